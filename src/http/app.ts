@@ -1,0 +1,101 @@
+// The HTTP adapter over the engine (API.md). build() returns the app without listening, so tests
+// drive it with inject() and the CLI decides where it listens.
+import { randomUUID } from "node:crypto";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyBaseLogger, type FastifyServerOptions, LogController } from "fastify";
+import type { Engine } from "../engine.js";
+import { bearerAuth } from "./auth.js";
+import type { App, RouteDeps } from "./context.js";
+import { errorHandler, notFoundHandler } from "./errors.js";
+import { createMetrics, type HttpMetrics } from "./metrics.js";
+import { OpenApiCollector } from "./openapi.js";
+import { adminRoutes } from "./routes/admin.js";
+import { batchRoutes } from "./routes/batch.js";
+import { channelRoutes } from "./routes/channels.js";
+import { memberRoutes } from "./routes/members.js";
+import { opsRoutes } from "./routes/ops.js";
+import { validatorCompiler } from "./validation.js";
+
+/** API.md: bodies over 1 MiB are refused with 413. */
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface BuildOptions {
+  engine: Engine;
+  /** When set, every /v1/** request needs `Authorization: Bearer <apiToken>`. */
+  apiToken?: string | undefined;
+  /** A pino logger, pino options (e.g. `{ level: "warn" }`), or false/undefined for no logs. */
+  logger?: FastifyBaseLogger | FastifyServerOptions["logger"];
+  /**
+   * Log every request ("incoming request" / "request completed" at info level). Off by default:
+   * two log lines per request cost more than the request itself at the rated load; errors are
+   * always logged, with their request id.
+   */
+  logRequests?: boolean;
+}
+
+export type ReadStateApp = App & { readonly metrics: HttpMetrics };
+
+export function build(options: BuildOptions): ReadStateApp {
+  const { engine, apiToken } = options;
+  const app = Fastify({
+    ...loggerOptions(options.logger),
+    logController: new LogController({ disableRequestLogging: !options.logRequests }),
+    bodyLimit: BODY_LIMIT,
+    // Long IDs must reach validation (400) instead of the router's 404 for over-long parameters.
+    routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: true },
+    // Callers (or a proxy) may pass their own request id so logs line up across services.
+    requestIdHeader: "x-request-id",
+    genReqId: () => randomUUID(),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const metrics = createMetrics(engine, (err) =>
+    app.log.warn({ err }, "metrics: could not read the sync status"),
+  );
+  const openapi = new OpenApiCollector();
+  const deps: RouteDeps = { engine, metrics };
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(errorHandler(metrics));
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook("onRoute", openapi.onRoute);
+  app.addHook("onRequest", (request, reply, done) => {
+    reply.header("x-request-id", request.id);
+    done();
+  });
+  app.addHook("onClose", async () => metrics.close());
+
+  // An empty body with Content-Type: application/json means "no body" (curl -X POST -H ... with no
+  // data), not a parse error; anything else goes through Fastify's own safe JSON parser.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text.trim() === "") {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
+
+  opsRoutes(app, deps, () =>
+    openapi.toJSON({ title: "readstate", version: "1.0.0", secured: Boolean(apiToken) }),
+  );
+  app.register(async (v1) => {
+    if (apiToken) v1.addHook("onRequest", bearerAuth(apiToken, metrics));
+    memberRoutes(v1, deps);
+    channelRoutes(v1, deps);
+    batchRoutes(v1, deps);
+    adminRoutes(v1, deps);
+  });
+
+  return Object.assign(app, { metrics });
+}
+
+function loggerOptions(
+  logger: BuildOptions["logger"],
+): Pick<FastifyServerOptions, "logger" | "loggerInstance"> {
+  if (logger && typeof logger === "object" && "child" in logger && typeof logger.child === "function") {
+    return { loggerInstance: logger as FastifyBaseLogger };
+  }
+  return { logger: (logger as FastifyServerOptions["logger"]) ?? false };
+}
