@@ -1,0 +1,96 @@
+// What the service needs from its two stores. Redis and PostgreSQL details stay in their adapters.
+import type { ChannelInfo, PostInput, Receipts } from "./types.js";
+
+/** A member's state as the hot store computes it; the service adds IDs and formats the time. */
+export interface RawMemberState {
+  readSeq: number;
+  channelSeq: number;
+  unread: number;
+  mentions: number;
+  lastReadMessageId: string | null;
+  lastReadAtMs: number | null;
+}
+
+/** Everything PostgreSQL holds of one channel: enough to rebuild its cache exactly. */
+export interface ChannelSnapshot {
+  channelId: string;
+  seq: number;
+  lastMessageId: string | null;
+  live: boolean;
+  /** Highest version written for the channel or any of its rows: new changes continue above it. */
+  version: number;
+  /** Version of the last delete; rows older than it belong to an earlier incarnation. */
+  resetVersion: number;
+  members: { userId: string; readSeq: number; lastReadAtMs: number | null }[];
+  messages: { messageId: string; seq: number; senderId: string; mentions: string[]; mentionAll: boolean }[];
+}
+
+/** Raised by the hot store when a channel is not cached: load it from the cold store, then retry. */
+export class ChannelNotLoaded extends Error {
+  constructor(readonly channelId: string) {
+    super(`channel ${channelId} is not loaded`);
+    this.name = "ChannelNotLoaded";
+  }
+}
+
+/** The write store (Redis): one atomic script per operation. */
+export interface HotStore {
+  join(channelId: string, userId: string): Promise<{ joined: boolean; state: RawMemberState }>;
+  leave(channelId: string, userId: string): Promise<void>;
+  post(channelId: string, message: PostInput): Promise<{ created: boolean; seq: number }>;
+  markRead(channelId: string, userId: string, messageId: string | undefined): Promise<RawMemberState>;
+  markUnread(channelId: string, userId: string, messageId: string): Promise<RawMemberState>;
+  memberState(channelId: string, userId: string): Promise<RawMemberState>;
+  channelInfo(channelId: string): Promise<Omit<ChannelInfo, "channelId">>;
+  receipts(
+    channelId: string,
+    messageId: string,
+    limit: number,
+    after: string,
+  ): Promise<Omit<Receipts, "channelId" | "messageId">>;
+  deleteChannel(channelId: string): Promise<void>;
+  /** Puts a snapshot in place unless the channel got loaded meanwhile. */
+  loadChannel(snapshot: ChannelSnapshot): Promise<void>;
+  /** The user's channel list; `complete` is false until merged with the cold store's list. */
+  userChannels(userId: string): Promise<{ channelIds: string[]; complete: boolean }>;
+  addUserChannel(userId: string, channelId: string): Promise<void>;
+  completeUserChannels(userId: string, channelIds: string[]): Promise<void>;
+}
+
+/** The durable store (PostgreSQL), as the service reads it on a cache miss. */
+export interface ColdStore {
+  loadChannel(channelId: string): Promise<ChannelSnapshot>;
+  userChannels(userId: string): Promise<string[]>;
+}
+
+/** What one claim read of a dirty channel: absolute values with versions, never deltas. */
+export interface ChannelChanges {
+  channelId: string;
+  seq: number;
+  lastMessageId: string | null;
+  live: boolean;
+  /** Version of the channel at the claim: the channel row's version. */
+  version: number;
+  resetVersion: number;
+  /** The channel was deleted since the last flush: older rows must go. */
+  resetPending: boolean;
+  claimedAtMs: number;
+  /** Every dirty entry fit in the claim's row budget. */
+  complete: boolean;
+  /** readSeq null: the member left (written as a tombstone). */
+  members: {
+    userId: string;
+    readSeq: number | null;
+    lastReadAtMs: number | null;
+    lastReadMessageId: string | null;
+    version: number;
+  }[];
+  messages: {
+    messageId: string;
+    seq: number;
+    senderId: string;
+    mentions: string[];
+    mentionAll: boolean;
+    version: number;
+  }[];
+}

@@ -1,0 +1,212 @@
+// The read-state operations of API.md over a hot store (Redis) and a cold store (PostgreSQL).
+// Validates input, loads a channel from the cold store on a cache miss (once per channel at a time),
+// and shapes results as the contract words them.
+import { ReadStateError } from "./errors.js";
+import { assertId, MAX_MENTIONS } from "./ids.js";
+import { ChannelNotLoaded, type ColdStore, type HotStore, type RawMemberState } from "./ports.js";
+import type {
+  ChannelInfo,
+  MemberState,
+  PostInput,
+  PostResult,
+  Receipts,
+  ReceiptsQuery,
+  UserUnread,
+} from "./types.js";
+
+/** A channel can expire again between its load and the retry; this many loads settle it. */
+const LOAD_ATTEMPTS = 3;
+
+export const RECEIPTS_DEFAULT_LIMIT = 100;
+export const RECEIPTS_MAX_LIMIT = 1000;
+
+export class ReadStateService {
+  private readonly loading = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly hot: HotStore,
+    private readonly cold: ColdStore,
+    private readonly onColdError: (err: Error) => void = () => {},
+  ) {}
+
+  async join(channelId: string, userId: string): Promise<MemberState> {
+    assertId("channelId", channelId);
+    assertId("userId", userId);
+    // The user's list first: if the process dies between the two, the list holds an extra channel
+    // (filtered on read), never misses one.
+    await this.hot.addUserChannel(userId, channelId);
+    const { state } = await this.withChannel(channelId, () => this.hot.join(channelId, userId));
+    return memberState(channelId, userId, state);
+  }
+
+  async leave(channelId: string, userId: string): Promise<void> {
+    assertId("channelId", channelId);
+    assertId("userId", userId);
+    await this.withChannel(channelId, () => this.hot.leave(channelId, userId));
+  }
+
+  async post(channelId: string, message: PostInput): Promise<PostResult> {
+    assertId("channelId", channelId);
+    assertPost(message);
+    const { created, seq } = await this.withChannel(channelId, () => this.hot.post(channelId, message));
+    return { channelId, messageId: message.messageId, seq, created };
+  }
+
+  async markRead(channelId: string, userId: string, messageId?: string): Promise<MemberState> {
+    assertId("channelId", channelId);
+    assertId("userId", userId);
+    if (messageId !== undefined) assertId("messageId", messageId);
+    const state = await this.withChannel(channelId, () => this.hot.markRead(channelId, userId, messageId));
+    return memberState(channelId, userId, state);
+  }
+
+  async markUnread(channelId: string, userId: string, messageId: string): Promise<MemberState> {
+    assertId("channelId", channelId);
+    assertId("userId", userId);
+    assertId("messageId", messageId);
+    const state = await this.withChannel(channelId, () => this.hot.markUnread(channelId, userId, messageId));
+    return memberState(channelId, userId, state);
+  }
+
+  async memberState(channelId: string, userId: string): Promise<MemberState> {
+    assertId("channelId", channelId);
+    assertId("userId", userId);
+    const state = await this.withChannel(channelId, () => this.hot.memberState(channelId, userId));
+    return memberState(channelId, userId, state);
+  }
+
+  async userUnread(userId: string): Promise<UserUnread> {
+    assertId("userId", userId);
+    let { channelIds, complete } = await this.hot.userChannels(userId);
+    if (!complete) {
+      const stored = await this.fromCold(() => this.cold.userChannels(userId));
+      channelIds = [...new Set([...channelIds, ...stored])];
+      // An unknown user leaves no trace: remembering every probed ID would grow Redis without bound.
+      if (channelIds.length > 0) await this.hot.completeUserChannels(userId, stored);
+    }
+    const states = await Promise.all(
+      channelIds.map((channelId) =>
+        this.memberState(channelId, userId).catch((err) => {
+          // The list may name channels the user left or that were deleted.
+          if (err instanceof ReadStateError && err.code === "not_a_member") return null;
+          throw err;
+        }),
+      ),
+    );
+    const channels = states
+      .filter((s): s is MemberState => s !== null)
+      .sort((a, b) => compare(a.channelId, b.channelId));
+    return {
+      userId,
+      unread: channels.reduce((sum, s) => sum + s.unread, 0),
+      mentions: channels.reduce((sum, s) => sum + s.mentions, 0),
+      channels,
+    };
+  }
+
+  async channelInfo(channelId: string): Promise<ChannelInfo> {
+    assertId("channelId", channelId);
+    const info = await this.withChannel(channelId, () => this.hot.channelInfo(channelId));
+    return { channelId, ...info };
+  }
+
+  async receipts(channelId: string, messageId: string, query: ReceiptsQuery = {}): Promise<Receipts> {
+    assertId("channelId", channelId);
+    assertId("messageId", messageId);
+    const limit = query.limit ?? RECEIPTS_DEFAULT_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > RECEIPTS_MAX_LIMIT) {
+      throw new ReadStateError(
+        "validation_failed",
+        `limit must be a whole number from 1 to ${RECEIPTS_MAX_LIMIT}`,
+      );
+    }
+    if (query.after !== undefined) assertId("after", query.after);
+    const page = await this.withChannel(channelId, () =>
+      this.hot.receipts(channelId, messageId, limit, query.after ?? ""),
+    );
+    return { channelId, messageId, ...page };
+  }
+
+  async deleteChannel(channelId: string): Promise<void> {
+    assertId("channelId", channelId);
+    await this.withChannel(channelId, () => this.hot.deleteChannel(channelId));
+  }
+
+  /** Runs op; on a cache miss loads the channel from the cold store and runs it again. */
+  private async withChannel<T>(channelId: string, op: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op();
+      } catch (err) {
+        if (!(err instanceof ChannelNotLoaded) || attempt > LOAD_ATTEMPTS) throw err;
+      }
+      await this.load(channelId);
+    }
+  }
+
+  /** Single-flight: concurrent misses on one channel share one load. */
+  private load(channelId: string): Promise<void> {
+    let pending = this.loading.get(channelId);
+    if (!pending) {
+      pending = this.fromCold(() => this.cold.loadChannel(channelId))
+        .then((snapshot) => this.hot.loadChannel(snapshot))
+        .finally(() => this.loading.delete(channelId));
+      this.loading.set(channelId, pending);
+    }
+    return pending;
+  }
+
+  private async fromCold<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      this.onColdError(err as Error);
+      throw new ReadStateError(
+        "unavailable",
+        `PostgreSQL is unavailable and the state is not cached in Redis: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+}
+
+function memberState(channelId: string, userId: string, raw: RawMemberState): MemberState {
+  return {
+    channelId,
+    userId,
+    unread: raw.unread,
+    mentions: raw.mentions,
+    readSeq: raw.readSeq,
+    channelSeq: raw.channelSeq,
+    lastReadMessageId: raw.lastReadMessageId,
+    lastReadAt: raw.lastReadAtMs === null ? null : new Date(raw.lastReadAtMs).toISOString(),
+  };
+}
+
+function assertPost(message: PostInput): void {
+  if (typeof message !== "object" || message === null) {
+    throw new ReadStateError(
+      "validation_failed",
+      "the message must be an object with messageId and senderId",
+    );
+  }
+  assertId("messageId", message.messageId);
+  assertId("senderId", message.senderId);
+  if (message.mentionAll !== undefined && typeof message.mentionAll !== "boolean") {
+    throw new ReadStateError("validation_failed", "mentionAll must be true or false");
+  }
+  if (message.mentions !== undefined) {
+    if (!Array.isArray(message.mentions)) {
+      throw new ReadStateError("validation_failed", "mentions must be a list of userIds");
+    }
+    if (message.mentions.length > MAX_MENTIONS) {
+      throw new ReadStateError("validation_failed", `mentions may list at most ${MAX_MENTIONS} userIds`);
+    }
+    for (const [i, userId] of message.mentions.entries()) assertId(`mentions[${i}]`, userId);
+  }
+}
+
+/** Code-point order, as every sort in the contract. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,209 @@
+// The durable store on PostgreSQL: cache-miss reads, and the worker's versioned bulk upserts.
+import pg from "pg";
+import type { ChannelChanges, ChannelSnapshot, ColdStore } from "../core/ports.js";
+
+/**
+ * Versions continue this far above what PostgreSQL holds when a channel is loaded: a worker that
+ * claimed before Redis lost its data may still commit versions PostgreSQL has not seen yet, and
+ * changes made after the reload must stay newer than those (or the version guard would drop them).
+ */
+export const VERSION_GAP_ON_LOAD = 1_000_000;
+
+export function createPool(databaseUrl: string, max = 10): pg.Pool {
+  return new pg.Pool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 5000 });
+}
+
+export class PostgresStore implements ColdStore {
+  private readonly s: string;
+
+  constructor(
+    readonly pool: pg.Pool,
+    schema: string,
+  ) {
+    // The schema name is validated by resolveConfig (lower-case identifier), so quoting suffices.
+    this.s = `"${schema}"`;
+  }
+
+  async loadChannel(channelId: string): Promise<ChannelSnapshot> {
+    const client = await this.pool.connect();
+    try {
+      // One snapshot: a flush committing meanwhile must not mix two states of the channel.
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      const channel = await client.query(
+        `SELECT seq, last_message_id, live, reset_version, version FROM ${this.s}.channels WHERE channel_id = $1`,
+        [channelId],
+      );
+      const row = channel.rows[0];
+      const reset = Number(row?.reset_version ?? 0);
+      const members = await client.query(
+        `SELECT user_id, read_seq, (extract(epoch FROM last_read_at) * 1000)::bigint AS last_read_ms
+           FROM ${this.s}.members WHERE channel_id = $1 AND active AND version > $2`,
+        [channelId, reset],
+      );
+      const messages = await client.query(
+        `SELECT message_id, seq, sender_id, mentions, mention_all
+           FROM ${this.s}.messages WHERE channel_id = $1 AND version > $2`,
+        [channelId, reset],
+      );
+      const versions = await client.query(
+        `SELECT GREATEST(
+           (SELECT max(version) FROM ${this.s}.members WHERE channel_id = $1),
+           (SELECT max(version) FROM ${this.s}.messages WHERE channel_id = $1)) AS v`,
+        [channelId],
+      );
+      await client.query("COMMIT");
+      const version = Math.max(Number(row?.version ?? 0), Number(versions.rows[0]?.v ?? 0));
+      return {
+        channelId,
+        seq: Number(row?.seq ?? 0),
+        lastMessageId: row?.last_message_id ?? null,
+        live: row?.live ?? false,
+        version: version + VERSION_GAP_ON_LOAD,
+        resetVersion: reset,
+        members: members.rows.map((m) => ({
+          userId: m.user_id,
+          readSeq: Number(m.read_seq),
+          lastReadAtMs: m.last_read_ms === null ? null : Number(m.last_read_ms),
+        })),
+        messages: messages.rows.map((m) => ({
+          messageId: m.message_id,
+          seq: Number(m.seq),
+          senderId: m.sender_id,
+          mentions: m.mentions,
+          mentionAll: m.mention_all,
+        })),
+      };
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async userChannels(userId: string): Promise<string[]> {
+    const result = await this.pool.query(
+      `SELECT channel_id FROM ${this.s}.members WHERE user_id = $1 AND active`,
+      [userId],
+    );
+    return result.rows.map((row) => row.channel_id);
+  }
+
+  /**
+   * Writes one claimed batch in one transaction: one statement per table over unnest arrays, each
+   * guarded by version so a replay, a retry or a second worker never moves a row backwards.
+   * Rows are sorted so two workers lock them in the same order (no deadlock). Returns rows written.
+   */
+  async writeBatch(batch: ChannelChanges[]): Promise<number> {
+    const channels = [...batch].sort((a, b) => compare(a.channelId, b.channelId));
+    const members = channels.flatMap((c) =>
+      [...c.members]
+        .sort((a, b) => compare(a.userId, b.userId))
+        .map((m) => ({ channelId: c.channelId, ...m })),
+    );
+    const messages = channels.flatMap((c) => c.messages.map((m) => ({ channelId: c.channelId, ...m })));
+    const resets = channels.filter((c) => c.resetPending);
+
+    const client = await this.pool.connect();
+    let rows = 0;
+    try {
+      await client.query("BEGIN");
+      const upserted = await client.query(
+        `INSERT INTO ${this.s}.channels (channel_id, seq, last_message_id, live, reset_version, version)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::bigint[], $6::bigint[])
+         ON CONFLICT (channel_id) DO UPDATE SET
+           seq = excluded.seq, last_message_id = excluded.last_message_id, live = excluded.live,
+           reset_version = GREATEST(channels.reset_version, excluded.reset_version),
+           version = excluded.version, updated_at = now()
+         WHERE channels.version < excluded.version`,
+        [
+          channels.map((c) => c.channelId),
+          channels.map((c) => c.seq),
+          channels.map((c) => c.lastMessageId),
+          channels.map((c) => c.live),
+          channels.map((c) => c.resetVersion),
+          channels.map((c) => c.version),
+        ],
+      );
+      rows += upserted.rowCount ?? 0;
+
+      if (resets.length > 0) {
+        for (const table of ["members", "messages"]) {
+          const deleted = await client.query(
+            `DELETE FROM ${this.s}.${table} t USING unnest($1::text[], $2::bigint[]) AS r(channel_id, reset)
+             WHERE t.channel_id = r.channel_id AND t.version < r.reset`,
+            [resets.map((c) => c.channelId), resets.map((c) => c.resetVersion)],
+          );
+          rows += deleted.rowCount ?? 0;
+        }
+      }
+
+      // Rows older than their channel's last delete belong to an earlier incarnation: skipped.
+      if (members.length > 0) {
+        const written = await client.query(
+          `INSERT INTO ${this.s}.members
+             (channel_id, user_id, read_seq, last_read_message_id, last_read_at, active, version)
+           SELECT u.channel_id, u.user_id, u.read_seq, u.last_read_message_id,
+                  to_timestamp(u.last_read_ms / 1000.0), u.active, u.version
+             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::boolean[], $7::bigint[])
+                  AS u(channel_id, user_id, read_seq, last_read_message_id, last_read_ms, active, version)
+             JOIN ${this.s}.channels c ON c.channel_id = u.channel_id
+            WHERE u.version > c.reset_version
+           ON CONFLICT (channel_id, user_id) DO UPDATE SET
+             read_seq = excluded.read_seq, last_read_message_id = excluded.last_read_message_id,
+             last_read_at = excluded.last_read_at, active = excluded.active, version = excluded.version
+           WHERE members.version < excluded.version`,
+          [
+            members.map((m) => m.channelId),
+            members.map((m) => m.userId),
+            members.map((m) => m.readSeq ?? 0),
+            members.map((m) => m.lastReadMessageId),
+            members.map((m) => m.lastReadAtMs),
+            members.map((m) => m.readSeq !== null),
+            members.map((m) => m.version),
+          ],
+        );
+        rows += written.rowCount ?? 0;
+      }
+
+      if (messages.length > 0) {
+        // Mentions travel comma-joined: unnest would flatten a two-dimensional array.
+        const written = await client.query(
+          `INSERT INTO ${this.s}.messages (channel_id, message_id, seq, sender_id, mentions, mention_all, version)
+           SELECT u.channel_id, u.message_id, u.seq, u.sender_id, string_to_array(u.mentions, ','),
+                  u.mention_all, u.version
+             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::boolean[], $7::bigint[])
+                  AS u(channel_id, message_id, seq, sender_id, mentions, mention_all, version)
+             JOIN ${this.s}.channels c ON c.channel_id = u.channel_id
+            WHERE u.version > c.reset_version
+           ON CONFLICT (channel_id, message_id) DO UPDATE SET
+             seq = excluded.seq, sender_id = excluded.sender_id, mentions = excluded.mentions,
+             mention_all = excluded.mention_all, version = excluded.version
+           WHERE messages.version < excluded.version`,
+          [
+            messages.map((m) => m.channelId),
+            messages.map((m) => m.messageId),
+            messages.map((m) => m.seq),
+            messages.map((m) => m.senderId),
+            messages.map((m) => m.mentions.join(",")),
+            messages.map((m) => m.mentionAll),
+            messages.map((m) => m.version),
+          ],
+        );
+        rows += written.rowCount ?? 0;
+      }
+      await client.query("COMMIT");
+      return rows;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+/** Code-point order, as every sort in the contract. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,71 @@
+// One Redis client (or Cluster client) per engine, with the scripts registered on it.
+import { Cluster, Redis } from "ioredis";
+import { ReadStateError } from "../core/errors.js";
+import { defineScripts, type ScriptClient } from "./scripts.js";
+
+export type RedisClient = (Redis | Cluster) & ScriptClient;
+
+/**
+ * Fail fast instead of queueing while Redis is away: an operation answers 503 `unavailable` at once
+ * (nothing applied) rather than hanging, and the client reconnects in the background.
+ */
+export function connectRedis(url: string): RedisClient {
+  const nodes = url
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean);
+  const options = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    enableAutoPipelining: true,
+    lazyConnect: true,
+    retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
+  };
+  const client =
+    nodes.length > 1
+      ? new Cluster(
+          nodes
+            .map((node) => new URL(node.includes("://") ? node : `redis://${node}`))
+            .map((u) => ({
+              host: u.hostname,
+              port: Number(u.port || 6379),
+            })),
+          { enableOfflineQueue: false, enableAutoPipelining: true, lazyConnect: true, redisOptions: options },
+        )
+      : new Redis(nodes[0] ?? "redis://127.0.0.1:6379", options);
+  defineScripts(client);
+  return client as RedisClient;
+}
+
+/** Connects, or explains what to fix. */
+export async function openRedis(client: RedisClient, url: string): Promise<void> {
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new ReadStateError("unavailable", `cannot reach Redis at ${url}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Eviction of dirty state is data loss: refuse `allkeys-*` policies. Cluster: every master is asked.
+ * Returns the policy seen, or throws with the fix.
+ */
+export async function checkEvictionPolicy(client: RedisClient): Promise<string[]> {
+  const nodes = client instanceof Cluster ? client.nodes("master") : [client as Redis];
+  const policies: string[] = [];
+  for (const node of nodes) {
+    const reply = (await node.config("GET", "maxmemory-policy")) as string[];
+    const policy = reply[1] ?? "unknown";
+    if (policy.startsWith("allkeys-")) {
+      throw new Error(
+        `Redis maxmemory-policy is ${policy}: Redis could evict state not yet written to PostgreSQL. ` +
+          "Set it to noeviction (CONFIG SET maxmemory-policy noeviction, and in redis.conf) " +
+          "or a volatile-* policy; readstate only lets clean, flushed channels expire.",
+      );
+    }
+    policies.push(policy);
+  }
+  return policies;
+}

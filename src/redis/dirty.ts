@@ -1,0 +1,185 @@
+// The worker's view of Redis: which channels are dirty, claiming them, and clearing what was written.
+import type { ChannelChanges } from "../core/ports.js";
+import type { RedisClient } from "./connection.js";
+import { type Keys, PARTITIONS } from "./keys.js";
+
+export interface DirtyPartition {
+  partition: number;
+  /** Dirty channels, oldest first, with the time each first became dirty. */
+  channels: { channelId: string; since: number }[];
+}
+
+export interface ClaimedPartition {
+  partition: number;
+  changes: ChannelChanges[];
+}
+
+export class DirtyIndex {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: Keys,
+    private readonly cacheTtlMs: number,
+  ) {}
+
+  /**
+   * Dirty channels of every partition, oldest first, at most `perPartition` each; `before` keeps only
+   * those dirty since that time or earlier. Partitions are read concurrently (auto-pipelined).
+   */
+  async scan(perPartition: number, before = Number.POSITIVE_INFINITY): Promise<DirtyPartition[]> {
+    const max = Number.isFinite(before) ? before : "+inf";
+    const replies = await Promise.all(
+      Array.from({ length: PARTITIONS }, (_, partition) =>
+        this.redis.zrangebyscore(
+          this.keys.dirty(partition),
+          "-inf",
+          max,
+          "WITHSCORES",
+          "LIMIT",
+          0,
+          perPartition,
+        ),
+      ),
+    );
+    const found: DirtyPartition[] = [];
+    replies.forEach((reply, partition) => {
+      if (reply.length === 0) return;
+      const channels: DirtyPartition["channels"] = [];
+      for (let i = 0; i < reply.length; i += 2) {
+        channels.push({ channelId: reply[i] as string, since: Number(reply[i + 1]) });
+      }
+      found.push({ partition, channels });
+    });
+    return found;
+  }
+
+  /** Number of dirty channels and the time the oldest became dirty (null when none is). */
+  async backlog(): Promise<{ dirty: number; oldestSince: number | null }> {
+    const partitions = Array.from({ length: PARTITIONS }, (_, p) => this.keys.dirty(p));
+    const [counts, oldest] = await Promise.all([
+      Promise.all(partitions.map((key) => this.redis.zcard(key))),
+      Promise.all(partitions.map((key) => this.redis.zrange(key, "0", "0", "WITHSCORES"))),
+    ]);
+    let oldestSince: number | null = null;
+    for (const reply of oldest) {
+      if (reply.length < 2) continue;
+      const since = Number(reply[1]);
+      if (oldestSince === null || since < oldestSince) oldestSince = since;
+    }
+    return { dirty: counts.reduce((sum, n) => sum + n, 0), oldestSince };
+  }
+
+  /** Claims the channels of one partition; an empty result when another worker holds its lease. */
+  async claim(
+    partition: number,
+    channelIds: string[],
+    opts: { workerId: string; leaseMs: number; force: boolean; rowBudget: number },
+  ): Promise<ChannelChanges[]> {
+    const keys = [this.keys.lease(partition), this.keys.dirty(partition)];
+    for (const channelId of channelIds) keys.push(...this.keys.channel(channelId));
+    const reply = (await this.redis.rs_claim(
+      keys.length,
+      ...keys,
+      opts.workerId,
+      opts.leaseMs,
+      opts.force ? "1" : "0",
+      opts.rowBudget,
+      ...channelIds,
+    )) as (string | number)[];
+    return parseClaim(reply);
+  }
+
+  /** The last flush's figures, shared by every instance through Redis. */
+  async recordFlush(report: { rows: number; ms: number }): Promise<void> {
+    const at = await this.now();
+    await this.redis.hset(this.keys.syncStats(), "at", at, "rows", report.rows, "ms", report.ms);
+  }
+
+  async lastFlush(): Promise<{ at: number | null; rows: number; ms: number }> {
+    const [at, rows, ms] = await this.redis.hmget(this.keys.syncStats(), "at", "rows", "ms");
+    return { at: at ? Number(at) : null, rows: Number(rows ?? 0), ms: Number(ms ?? 0) };
+  }
+
+  /** Redis's clock, which stamps every dirty entry. */
+  async now(): Promise<number> {
+    const [seconds, micros] = await this.redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  /** Compare-and-clear after the batch committed; returns how many channels are now clean. */
+  async clear(partition: number, changes: ChannelChanges[], workerId: string): Promise<number> {
+    const keys = [this.keys.lease(partition), this.keys.dirty(partition)];
+    const args: (string | number)[] = [workerId, this.cacheTtlMs];
+    for (const c of changes) {
+      keys.push(...this.keys.channel(c.channelId));
+      args.push(
+        c.channelId,
+        c.version,
+        Math.max(0, ...c.members.map((m) => m.version)),
+        Math.max(0, ...c.messages.map((m) => m.version)),
+        c.resetPending ? c.resetVersion : "",
+        c.complete ? "1" : "0",
+      );
+    }
+    return (await this.redis.rs_clear(keys.length, ...keys, ...args)) as number;
+  }
+}
+
+/** Reads claim.lua's flat reply (see its header). */
+function parseClaim(reply: (string | number)[]): ChannelChanges[] {
+  const changes: ChannelChanges[] = [];
+  let i = 0;
+  const next = (): string => String(reply[i++] ?? "");
+  while (i < reply.length) {
+    const channelId = next();
+    const seq = Number(next());
+    const lastMessageId = next() || null;
+    const version = Number(next());
+    const live = next() === "1";
+    const resetVersion = Number(next());
+    const resetPending = next() === "1";
+    const claimedAtMs = Number(next());
+    const complete = next() === "1";
+    const members: ChannelChanges["members"] = [];
+    for (let n = Number(next()); n > 0; n--) {
+      const userId = next();
+      const readSeq = next();
+      const lastReadAt = next();
+      const lastReadMessageId = next() || null;
+      members.push({
+        userId,
+        readSeq: readSeq === "" ? null : Number(readSeq),
+        lastReadAtMs: lastReadAt === "" ? null : Number(lastReadAt),
+        lastReadMessageId,
+        version: Number(next()),
+      });
+    }
+    const messages: ChannelChanges["messages"] = [];
+    for (let n = Number(next()); n > 0; n--) {
+      const messageId = next();
+      const seqOfMessage = Number(next());
+      const [senderId = "", mentionAll = "0", mentions = ""] = next().split("|");
+      messages.push({
+        messageId,
+        seq: seqOfMessage,
+        senderId,
+        mentionAll: mentionAll === "1",
+        mentions: mentions === "" ? [] : mentions.split(","),
+        version: Number(next()),
+      });
+    }
+    changes.push({
+      channelId,
+      seq,
+      lastMessageId,
+      live,
+      version,
+      resetVersion,
+      resetPending,
+      claimedAtMs,
+      complete,
+      members,
+      messages,
+    });
+  }
+  return changes;
+}

@@ -1,0 +1,93 @@
+-- Shared by every script; prepended at registration. Defines no keys of its own: every key a script
+-- touches arrives in KEYS, built by src/redis/keys.ts.
+--
+-- A channel's keys come in the order of CHANNEL_KEY_NAMES (keys.ts), starting at KEYS[base + 1].
+-- Error replies are returned before any write: Redis does not roll back a script's earlier writes.
+
+local function channel_keys(base)
+  return {
+    meta = KEYS[base + 1], cur = KEYS[base + 2], lra = KEYS[base + 3], msg = KEYS[base + 4],
+    seqs = KEYS[base + 5], mn = KEYS[base + 6], all = KEYS[base + 7], alls = KEYS[base + 8],
+    dmem = KEYS[base + 9], dmsg = KEYS[base + 10], mdat = KEYS[base + 11],
+  }
+end
+
+-- The keys holding a clean channel's cache; they share one expiry time so that within a script
+-- (Redis freezes time during one) either all of them exist or none does.
+local function cached_keys(k)
+  return { k.meta, k.cur, k.lra, k.msg, k.seqs, k.mn, k.all, k.alls }
+end
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Mention index entries sort by user, then seq: "userId|0000000000000042". '|' and '}' never occur
+-- in IDs, so "(userId}" bounds one user's range.
+local function pad(seq)
+  return string.format('%016d', seq)
+end
+
+local function is_loaded(k)
+  return redis.call('EXISTS', k.meta) == 1
+end
+
+local function channel_seq(k)
+  return tonumber(redis.call('HGET', k.meta, 'seq') or '0')
+end
+
+-- Mentions of userId above readSeq: named mentions, plus @channel messages not sent by the user.
+-- The one place the count is computed (message deletion and muting will extend it here).
+local function mentions_above(k, userId, readSeq)
+  local above = '(' .. userId .. '|' .. pad(readSeq)
+  local upper = '(' .. userId .. '}'
+  local named = redis.call('ZLEXCOUNT', k.mn, above, upper)
+  local everyone = redis.call('ZCOUNT', k.all, '(' .. readSeq, '+inf')
+  local own = 0
+  if everyone > 0 then
+    own = redis.call('ZLEXCOUNT', k.alls, above, upper)
+  end
+  return named + everyone - own
+end
+
+-- The member state reply: { readSeq, channelSeq, unread, mentions, lastReadMessageId or '', lastReadAt or '' }.
+local function member_state(k, userId, readSeq)
+  local seq = channel_seq(k)
+  local unread = seq - readSeq
+  if unread < 0 then unread = 0 end
+  local lastId = ''
+  if readSeq > 0 then lastId = redis.call('HGET', k.seqs, readSeq) or '' end
+  local mentions = 0
+  if unread > 0 then mentions = mentions_above(k, userId, readSeq) end
+  return { readSeq, seq, unread, mentions, lastId, redis.call('HGET', k.lra, userId) or '' }
+end
+
+local function read_seq(k, userId)
+  local score = redis.call('ZSCORE', k.cur, userId)
+  if not score then return nil end
+  return tonumber(score)
+end
+
+-- A new version for the change about to be written (monotonic per channel, also across deletes and
+-- reloads: PostgreSQL keeps the highest version written).
+local function next_version(k)
+  return redis.call('HINCRBY', k.meta, 'ver', 1)
+end
+
+-- Marks the channel dirty in its partition, keeping the time it first became dirty. A clean channel
+-- carries an expiry; dirty state must never expire, so the first change after a flush removes it.
+local function mark_dirty(k, dirty, channelId, now)
+  if redis.call('ZADD', dirty, 'NX', now, channelId) == 1 then
+    for _, key in ipairs(cached_keys(k)) do redis.call('PERSIST', key) end
+  end
+end
+
+-- Moves userId's cursor and records the change for the worker.
+local function set_cursor(k, dirty, channelId, userId, readSeq, now)
+  local ver = next_version(k)
+  redis.call('ZADD', k.cur, readSeq, userId)
+  redis.call('HSET', k.lra, userId, now)
+  redis.call('ZADD', k.dmem, ver, userId)
+  mark_dirty(k, dirty, channelId, now)
+end

@@ -1,0 +1,66 @@
+-- claim: take a partition's flush lease and read what is dirty in the given channels, oldest
+-- changes first, up to a row budget. Claiming changes nothing but the lease and the claim time:
+-- the entries stay dirty until clear.lua removes exactly what was written.
+-- KEYS[1] the partition's lease, KEYS[2] its dirty index, then 11 keys per channel (keys.ts order)
+-- ARGV[1] workerId, ARGV[2] lease ms, ARGV[3] force '1' (ignore another's lease) | '0',
+-- ARGV[4] row budget, ARGV[5..] channelIds, in the order of their keys
+-- Returns {} when another worker holds the lease, else per claimed channel:
+--   channelId, seq, lastMessageId, version, live, reset version, reset pending ('1' when not yet
+--   flushed | '0'), claimed at (ms),
+--   complete ('1' when every dirty entry fit in the budget | '0'), member count n, n × (userId, readSeq or '', lastReadAt or '', lastReadMessageId or '', version),
+--   message count m, m × (messageId, seq, "senderId|mentionAll|mentions", version)
+local lease, dirty = KEYS[1], KEYS[2]
+local workerId, leaseMs, force, budget = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+
+local holder = redis.call('GET', lease)
+if holder and holder ~= workerId and force ~= '1' then return {} end
+redis.call('SET', lease, workerId, 'PX', leaseMs)
+
+local now = now_ms()
+local reply = {}
+for i = 5, #ARGV do
+  if budget <= 0 then break end
+  local channelId = ARGV[i]
+  if redis.call('ZSCORE', dirty, channelId) then
+    local k = channel_keys(2 + (i - 5) * 11)
+    local meta = redis.call('HMGET', k.meta, 'seq', 'lmid', 'ver', 'live', 'reset', 'rf')
+    local resetPending = '0'
+    if tonumber(meta[5] or '0') > tonumber(meta[6] or '0') then resetPending = '1' end
+    redis.call('HSET', k.meta, 'ct', now)
+    for _, v in ipairs({ channelId, meta[1] or '0', meta[2] or '', meta[3] or '0', meta[4] or '0', meta[5] or '0', resetPending, now, '0' }) do
+      table.insert(reply, v)
+    end
+    local completeAt = #reply
+
+    local members = redis.call('ZRANGE', k.dmem, 0, budget - 1, 'WITHSCORES')
+    table.insert(reply, #members / 2)
+    for j = 1, #members, 2 do
+      local userId = members[j]
+      local readSeq = redis.call('ZSCORE', k.cur, userId)
+      local lastId = ''
+      if readSeq and readSeq ~= '0' then lastId = redis.call('HGET', k.seqs, readSeq) or '' end
+      table.insert(reply, userId)
+      table.insert(reply, readSeq or '')
+      table.insert(reply, redis.call('HGET', k.lra, userId) or '')
+      table.insert(reply, lastId)
+      table.insert(reply, members[j + 1])
+    end
+    budget = budget - #members / 2
+
+    local messages = {}
+    if budget > 0 then messages = redis.call('ZRANGE', k.dmsg, 0, budget - 1, 'WITHSCORES') end
+    table.insert(reply, #messages / 2)
+    for j = 1, #messages, 2 do
+      local messageId = messages[j]
+      table.insert(reply, messageId)
+      table.insert(reply, redis.call('HGET', k.msg, messageId) or '0')
+      table.insert(reply, redis.call('HGET', k.mdat, messageId) or '||')
+      table.insert(reply, messages[j + 1])
+    end
+    budget = budget - #messages / 2 - 1
+    if redis.call('ZCARD', k.dmem) == #members / 2 and redis.call('ZCARD', k.dmsg) == #messages / 2 then
+      reply[completeAt] = '1'
+    end
+  end
+end
+return reply

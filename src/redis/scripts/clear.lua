@@ -1,0 +1,39 @@
+-- clear: compare-and-clear after PostgreSQL committed a claimed batch. Removes only the entries
+-- whose version was written; a channel that changed since its claim stays dirty, so the change goes
+-- in the next batch (the lost-update race of write-behind caches).
+-- KEYS[1] the partition's lease, KEYS[2] its dirty index, then 11 keys per channel (keys.ts order)
+-- ARGV[1] workerId, ARGV[2] cache ttl (ms), then 6 per channel: channelId, claimed version,
+-- highest member version written, highest message version written, reset written or '',
+-- '1' if everything dirty at the claim was written | '0'
+-- Returns the number of channels now clean
+local lease, dirty = KEYS[1], KEYS[2]
+local workerId, ttl = ARGV[1], tonumber(ARGV[2])
+local now = now_ms()
+local clean = 0
+
+for i = 0, (#ARGV - 2) / 6 - 1 do
+  local a = 3 + i * 6
+  local channelId, claimed, memberVer, messageVer, reset, complete =
+    ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
+  local k = channel_keys(2 + i * 11)
+  if redis.call('ZSCORE', dirty, channelId) then
+    redis.call('ZREMRANGEBYSCORE', k.dmem, '-inf', memberVer)
+    local written = redis.call('ZRANGE', k.dmsg, '-inf', messageVer, 'BYSCORE')
+    for _, messageId in ipairs(written) do redis.call('HDEL', k.mdat, messageId) end
+    redis.call('ZREMRANGEBYSCORE', k.dmsg, '-inf', messageVer)
+    if reset ~= '' then redis.call('HSET', k.meta, 'rf', reset) end
+
+    local meta = redis.call('HMGET', k.meta, 'ver', 'ct')
+    if meta[1] == claimed and redis.call('EXISTS', k.dmem, k.dmsg) == 0 then
+      redis.call('ZREM', dirty, channelId)
+      local expireAt = now + ttl
+      for _, key in ipairs(cached_keys(k)) do redis.call('PEXPIREAT', key, expireAt) end
+      clean = clean + 1
+    elseif complete == '1' and meta[2] then
+      -- What is still dirty changed after the claim: its age counts from the claim.
+      redis.call('ZADD', dirty, 'XX', meta[2], channelId)
+    end
+  end
+end
+if redis.call('GET', lease) == workerId then redis.call('DEL', lease) end
+return clean

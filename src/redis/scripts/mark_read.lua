@@ -1,0 +1,24 @@
+-- markRead: move userId's cursor forward to messageId, or to the newest message when messageId is
+-- empty. Reading an older message than the cursor changes nothing.
+-- KEYS[1..11] the channel's keys, KEYS[12] the partition's dirty index
+-- ARGV[1] channelId, ARGV[2] userId, ARGV[3] messageId or ''
+-- Returns member state | error RS_NOT_LOADED, RS_NOT_A_MEMBER, RS_UNKNOWN_MESSAGE
+local k = channel_keys(0)
+local channelId, userId, messageId = ARGV[1], ARGV[2], ARGV[3]
+if not is_loaded(k) then return redis.error_reply('RS_NOT_LOADED') end
+local readSeq = read_seq(k, userId)
+if not readSeq then return redis.error_reply('RS_NOT_A_MEMBER') end
+
+local target
+if messageId == '' then
+  target = channel_seq(k)
+else
+  target = tonumber(redis.call('HGET', k.msg, messageId))
+  if not target then return redis.error_reply('RS_UNKNOWN_MESSAGE') end
+end
+
+if target > readSeq then
+  set_cursor(k, KEYS[12], channelId, userId, target, now_ms())
+  readSeq = target
+end
+return member_state(k, userId, readSeq)

@@ -1,0 +1,242 @@
+// The hot store on Redis: each operation is one script call on the channel's keys.
+import { randomUUID } from "node:crypto";
+import { type ErrorCode, ReadStateError } from "../core/errors.js";
+import { ChannelNotLoaded, type ChannelSnapshot, type HotStore, type RawMemberState } from "../core/ports.js";
+import type { ChannelInfo, PostInput, Receipts } from "../core/types.js";
+import type { RedisClient } from "./connection.js";
+import { Keys } from "./keys.js";
+
+/** Script error replies and the public errors they become (RS_NOT_LOADED is handled by the service). */
+const SCRIPT_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
+  RS_NOT_A_MEMBER: { code: "not_a_member", message: "the user is not a member of the channel" },
+  RS_UNKNOWN_MESSAGE: { code: "unknown_message", message: "the messageId was never posted in this channel" },
+  RS_NOT_FOUND: { code: "not_found", message: "the channel does not exist" },
+};
+
+/** Rows sent per command while staging a cache load: keeps every command small. */
+const LOAD_CHUNK = 1000;
+/** Staging keys of a loader that died vanish after this. */
+const STAGING_TTL_MS = 60_000;
+
+/** "" marks a user's channel list as merged with PostgreSQL's (IDs are never empty). */
+const COMPLETE_MARK = "";
+
+export class RedisStore implements HotStore {
+  readonly keys: Keys;
+
+  constructor(
+    readonly redis: RedisClient,
+    keyPrefix: string,
+    private readonly cacheTtlMs: number,
+    private readonly onError: (err: Error) => void = () => {},
+  ) {
+    this.keys = new Keys(keyPrefix);
+  }
+
+  async join(channelId: string, userId: string): Promise<{ joined: boolean; state: RawMemberState }> {
+    const reply = (await this.script(channelId, "rs_join", true, channelId, userId)) as unknown[];
+    return { joined: reply[0] === 1, state: toMemberState(reply.slice(1)) };
+  }
+
+  async leave(channelId: string, userId: string): Promise<void> {
+    await this.script(channelId, "rs_leave", true, channelId, userId);
+  }
+
+  async post(channelId: string, message: PostInput): Promise<{ created: boolean; seq: number }> {
+    const mentions = [...new Set(message.mentions ?? [])].join(",");
+    const reply = (await this.script(
+      channelId,
+      "rs_post",
+      true,
+      channelId,
+      message.messageId,
+      message.senderId,
+      message.mentionAll ? "1" : "0",
+      mentions,
+    )) as [number, number];
+    return { created: reply[0] === 1, seq: reply[1] };
+  }
+
+  async markRead(channelId: string, userId: string, messageId: string | undefined): Promise<RawMemberState> {
+    return toMemberState(
+      await this.script(channelId, "rs_mark_read", true, channelId, userId, messageId ?? ""),
+    );
+  }
+
+  async markUnread(channelId: string, userId: string, messageId: string): Promise<RawMemberState> {
+    return toMemberState(await this.script(channelId, "rs_mark_unread", true, channelId, userId, messageId));
+  }
+
+  async memberState(channelId: string, userId: string): Promise<RawMemberState> {
+    return toMemberState(await this.script(channelId, "rs_member_state", false, channelId, userId));
+  }
+
+  async channelInfo(channelId: string): Promise<Omit<ChannelInfo, "channelId">> {
+    const [channelSeq, memberCount, lastMessageId] = (await this.script(
+      channelId,
+      "rs_channel_info",
+      false,
+      channelId,
+    )) as [number, number, string];
+    return { channelSeq, memberCount, lastMessageId: lastMessageId || null };
+  }
+
+  async receipts(
+    channelId: string,
+    messageId: string,
+    limit: number,
+    after: string,
+  ): Promise<Omit<Receipts, "channelId" | "messageId">> {
+    const reply = (await this.script(
+      channelId,
+      "rs_receipts",
+      false,
+      channelId,
+      messageId,
+      limit,
+      after,
+    )) as unknown[];
+    const readers: Receipts["readers"] = [];
+    for (let i = 4; i < reply.length; i += 2) {
+      readers.push({ userId: String(reply[i]), readSeq: Number(reply[i + 1]) });
+    }
+    return {
+      seq: Number(reply[0]),
+      memberCount: Number(reply[1]),
+      readCount: Number(reply[2]),
+      readers,
+      next: (reply[3] as string) || null,
+    };
+  }
+
+  async deleteChannel(channelId: string): Promise<void> {
+    await this.script(channelId, "rs_delete_channel", true, channelId);
+  }
+
+  async loadChannel(snapshot: ChannelSnapshot): Promise<void> {
+    const { channelId } = snapshot;
+    const staging = this.keys.channelStaging(channelId, randomUUID());
+    const [, cur, lra, msg, seqs, mn, all, alls] = staging as [string, ...string[]];
+    await this.call(async () => {
+      // All staging keys share the channel's hash tag, so one pipeline also works on Cluster.
+      const pipeline = this.redis.pipeline();
+      for (const part of chunks(snapshot.members, LOAD_CHUNK)) {
+        pipeline.zadd(cur as string, ...part.flatMap((m) => [m.readSeq, m.userId]));
+        const times = part.filter((m) => m.lastReadAtMs !== null);
+        if (times.length > 0)
+          pipeline.hset(lra as string, ...times.flatMap((m) => [m.userId, m.lastReadAtMs as number]));
+      }
+      for (const part of chunks(snapshot.messages, LOAD_CHUNK)) {
+        pipeline.hset(msg as string, ...part.flatMap((m) => [m.messageId, m.seq]));
+        pipeline.hset(seqs as string, ...part.flatMap((m) => [m.seq, m.messageId]));
+        const named: string[] = [];
+        for (const m of part) {
+          const seqKey = String(m.seq).padStart(16, "0");
+          if (m.mentionAll) {
+            pipeline.zadd(all as string, m.seq, String(m.seq));
+            pipeline.zadd(alls as string, 0, `${m.senderId}|${seqKey}`);
+          } else {
+            for (const userId of new Set(m.mentions)) {
+              if (userId !== m.senderId) named.push("0", `${userId}|${seqKey}`);
+            }
+          }
+        }
+        if (named.length > 0) pipeline.zadd(mn as string, ...named);
+      }
+      for (const key of staging) pipeline.pexpire(key, STAGING_TTL_MS);
+      const results = await pipeline.exec();
+      const failed = results?.find(([err]) => err);
+      if (failed?.[0]) throw failed[0];
+      await this.redis.rs_load_channel(
+        ...this.channelKeys(channelId),
+        ...staging,
+        snapshot.seq,
+        snapshot.lastMessageId ?? "",
+        snapshot.version,
+        snapshot.live ? "1" : "0",
+        snapshot.resetVersion,
+        this.cacheTtlMs,
+      );
+    });
+  }
+
+  async userChannels(userId: string): Promise<{ channelIds: string[]; complete: boolean }> {
+    const members = await this.call(() => this.redis.smembers(this.keys.userChannels(userId)));
+    const channelIds = members.filter((id) => id !== COMPLETE_MARK);
+    return { channelIds, complete: channelIds.length < members.length };
+  }
+
+  async addUserChannel(userId: string, channelId: string): Promise<void> {
+    await this.call(() => this.redis.sadd(this.keys.userChannels(userId), channelId));
+  }
+
+  async completeUserChannels(userId: string, channelIds: string[]): Promise<void> {
+    await this.call(() => this.redis.sadd(this.keys.userChannels(userId), COMPLETE_MARK, ...channelIds));
+  }
+
+  /** The channel's keys plus, for writing scripts, its partition's dirty index. */
+  private channelKeys(channelId: string, withDirty = false): string[] {
+    const keys = this.keys.channel(channelId);
+    if (withDirty) keys.push(this.keys.dirty(this.keys.partitionOf(channelId)));
+    return keys;
+  }
+
+  private script(
+    channelId: string,
+    name:
+      | "rs_join"
+      | "rs_leave"
+      | "rs_post"
+      | "rs_mark_read"
+      | "rs_mark_unread"
+      | "rs_delete_channel"
+      | "rs_member_state"
+      | "rs_channel_info"
+      | "rs_receipts",
+    writes: boolean,
+    ...args: (string | number)[]
+  ): Promise<unknown> {
+    return this.call(() => this.redis[name](...this.channelKeys(channelId, writes), ...args), channelId);
+  }
+
+  /** Maps script error replies to public errors, and any other failure to 503 `unavailable`. */
+  private async call<T>(run: () => Promise<T>, channelId?: string): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      const message = (err as Error).message ?? "";
+      // Redis 7.0 prefixes a script's error reply with "ERR ".
+      const scriptError = /^(?:ERR )?(RS_[A-Z_]+)/.exec(message)?.[1];
+      if (scriptError === "RS_NOT_LOADED" && channelId !== undefined) throw new ChannelNotLoaded(channelId);
+      const known = scriptError ? SCRIPT_ERRORS[scriptError] : undefined;
+      if (known) throw new ReadStateError(known.code, known.message);
+      this.onError(err as Error);
+      throw new ReadStateError("unavailable", `Redis is unavailable, nothing was applied: ${message}`, {
+        cause: err,
+      });
+    }
+  }
+}
+
+function toMemberState(reply: unknown): RawMemberState {
+  const [readSeq, channelSeq, unread, mentions, lastReadMessageId, lastReadAt] = reply as [
+    number,
+    number,
+    number,
+    number,
+    string,
+    string,
+  ];
+  return {
+    readSeq,
+    channelSeq,
+    unread,
+    mentions,
+    lastReadMessageId: lastReadMessageId || null,
+    lastReadAtMs: lastReadAt ? Number(lastReadAt) : null,
+  };
+}
+
+function* chunks<T>(items: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}

@@ -1,0 +1,150 @@
+// The write-behind worker: claim → one versioned bulk upsert per table in one transaction →
+// compare-and-clear. It never drops anything: on failure the claimed entries simply stay dirty.
+import { randomUUID } from "node:crypto";
+import type { ChannelChanges } from "../core/ports.js";
+import type { FlushReport } from "../core/types.js";
+import type { PostgresStore } from "../postgres/store.js";
+import type { ClaimedPartition, DirtyIndex } from "../redis/dirty.js";
+import { backoffDelay, sleep } from "./backoff.js";
+
+export interface WorkerOptions {
+  intervalMs: number;
+  /** Rows at most in one transaction. */
+  batchRows: number;
+  /** A partition lease outlives a stuck worker by this much; then another may claim it. */
+  leaseMs?: number;
+  onFlush?: (report: FlushReport) => void;
+  onError?: (err: Error) => void;
+}
+
+/** Channels read per partition per pass: a pass stays small even with a large backlog. */
+const SCAN_PER_PARTITION = 100;
+
+export interface PassResult {
+  rows: number;
+  channels: number;
+  /** More was dirty than this pass took: loop again at once. */
+  more: boolean;
+}
+
+export class FlushWorker {
+  readonly workerId = randomUUID();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly stopSignal = new AbortController();
+  /** Flushes never overlap: the loop and flush() wait for each other. */
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly dirty: DirtyIndex,
+    private readonly postgres: PostgresStore,
+    private readonly options: WorkerOptions,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops the loop after the pass under way; idempotent. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopSignal.abort();
+    await this.loop;
+  }
+
+  /**
+   * Writes everything dirty at the time of the call (by Redis's clock, which stamps dirtiness),
+   * ignoring other workers' leases: the version guard keeps overlapping writers safe.
+   */
+  async flushAll(now: number): Promise<{ rows: number; channels: number }> {
+    let rows = 0;
+    let channels = 0;
+    for (;;) {
+      const pass = await this.exclusive(() => this.pass({ force: true, before: now }));
+      rows += pass.rows;
+      channels += pass.channels;
+      if (!pass.more && pass.channels === 0) return { rows, channels };
+    }
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      let delay = this.options.intervalMs;
+      try {
+        const pass = await this.exclusive(() =>
+          this.pass({ force: false, before: Number.POSITIVE_INFINITY }),
+        );
+        failures = 0;
+        if (pass.more) delay = 0;
+      } catch (err) {
+        failures++;
+        this.options.onError?.(err as Error);
+        delay = backoffDelay(failures, Math.min(this.options.intervalMs, 5000));
+      }
+      if (delay > 0) await sleep(delay, this.stopSignal.signal);
+    }
+  }
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.lock.then(task);
+    this.lock = result.catch(() => {});
+    return result;
+  }
+
+  /** One pass over every partition, in batches of at most batchRows rows. */
+  private async pass(opts: { force: boolean; before: number }): Promise<PassResult> {
+    const partitions = await this.dirty.scan(SCAN_PER_PARTITION, opts.before);
+    let more = partitions.some((p) => p.channels.length === SCAN_PER_PARTITION);
+    let rows = 0;
+    let channels = 0;
+    let batch: ClaimedPartition[] = [];
+    let batchRows = 0;
+
+    for (const { partition, channels: dirty } of partitions) {
+      const changes = await this.dirty.claim(
+        partition,
+        dirty.map((d) => d.channelId),
+        {
+          workerId: this.workerId,
+          leaseMs: this.options.leaseMs ?? 30_000,
+          force: opts.force,
+          rowBudget: this.options.batchRows - batchRows,
+        },
+      );
+      if (changes.length === 0) continue;
+      if (changes.length < dirty.length || changes.some((c) => !c.complete)) more = true;
+      batch.push({ partition, changes });
+      batchRows += changes.reduce((sum, c) => sum + rowCount(c), 0);
+      if (batchRows >= this.options.batchRows) {
+        rows += await this.write(batch);
+        channels += batch.reduce((sum, p) => sum + p.changes.length, 0);
+        batch = [];
+        batchRows = 0;
+      }
+    }
+    if (batch.length > 0) {
+      rows += await this.write(batch);
+      channels += batch.reduce((sum, p) => sum + p.changes.length, 0);
+    }
+    return { rows, channels, more };
+  }
+
+  private async write(batch: ClaimedPartition[]): Promise<number> {
+    const started = performance.now();
+    const rows = await this.postgres.writeBatch(batch.flatMap((p) => p.changes));
+    // Only after the commit: what changed since the claim stays dirty for the next batch.
+    await Promise.all(batch.map((p) => this.dirty.clear(p.partition, p.changes, this.workerId)));
+    const channels = batch.reduce((sum, p) => sum + p.changes.length, 0);
+    const report = { rows, channels, ms: Math.round(performance.now() - started) };
+    await this.dirty.recordFlush(report);
+    this.options.onFlush?.(report);
+    return rows;
+  }
+}
+
+function rowCount(changes: ChannelChanges): number {
+  return 1 + changes.members.length + changes.messages.length;
+}
