@@ -1,0 +1,111 @@
+// `readstate serve`: migrate, then the HTTP API and (unless --no-worker) the write-behind worker in
+// one process. This is what `npm start` runs.
+import { isIP } from "node:net";
+import { resolveServerConfig } from "../config.js";
+import { createReadState } from "../engine.js";
+import { build } from "../http/app.js";
+import { logEngineEvents, stopOnSignals } from "./lifecycle.js";
+import { createLogger } from "./logger.js";
+import {
+  CONNECTION_FLAGS,
+  configFlags,
+  type FlagSpecs,
+  HELP_FLAG,
+  LOG_FLAGS,
+  parseFlags,
+  renderHelp,
+  UsageError,
+  WORKER_FLAGS,
+} from "./options.js";
+
+const FLAGS: FlagSpecs = {
+  host: { type: "string", config: "host", placeholder: "address", description: "where to listen" },
+  port: {
+    type: "string",
+    config: "port",
+    placeholder: "port",
+    description: "where to listen (0: any free port)",
+  },
+  token: {
+    type: "string",
+    config: "apiToken",
+    placeholder: "token",
+    description: "require Authorization: Bearer <token> on /v1/** (prefer the env var: flags show in ps)",
+  },
+  ...CONNECTION_FLAGS,
+  ...WORKER_FLAGS,
+  "no-worker": { type: "boolean", description: "serve HTTP only; run `readstate worker` elsewhere" },
+  insecure: { type: "boolean", description: "allow a non-loopback --host without a token" },
+  "log-requests": {
+    type: "boolean",
+    env: "READSTATE_LOG_REQUESTS",
+    description: "log every request (off by default: it costs more than the request)",
+  },
+  ...LOG_FLAGS,
+  ...HELP_FLAG,
+};
+
+export const serve = {
+  name: "serve",
+  summary: "run the HTTP API and the write-behind worker",
+  help: renderHelp(
+    "readstate serve [options]",
+    "Migrates the schema, then serves the HTTP API (API.md) and runs the write-behind worker.\n" +
+      "Ready when GET /readyz answers 200. SIGTERM/SIGINT: stop accepting, finish in-flight requests,\n" +
+      "flush everything dirty to PostgreSQL, exit 0.",
+    FLAGS,
+  ),
+  async run(argv: string[], env: NodeJS.ProcessEnv): Promise<number | "running"> {
+    const values = parseFlags(argv, FLAGS);
+    if (values.help) {
+      process.stdout.write(serve.help);
+      return 0;
+    }
+    const config = resolveServerConfig(
+      { ...configFlags(values, FLAGS), worker: !values["no-worker"], migrate: !values["no-migrate"] },
+      env,
+    );
+    if (!isLoopback(config.host) && !config.apiToken && !values.insecure) {
+      throw new UsageError(
+        `refusing to listen on ${config.host} without an API token: anyone who reaches it could read and change ` +
+          "every user's state. Set READSTATE_API_TOKEN (or --token), listen on 127.0.0.1, or pass --insecure " +
+          "if something in front of this server authenticates callers.",
+      );
+    }
+    const log = createLogger(values["log-level"], env);
+    const logRequests = Boolean(values["log-requests"]) || env.READSTATE_LOG_REQUESTS === "1";
+
+    const engine = await createReadState(config);
+    logEngineEvents(log, engine.events);
+    const app = build({ engine, apiToken: config.apiToken, logger: log, logRequests });
+    try {
+      await app.listen({ host: config.host, port: config.port });
+    } catch (err) {
+      await app.close();
+      await engine.close();
+      throw err;
+    }
+    log.info(
+      {
+        addresses: app.addresses(),
+        worker: config.worker,
+        schema: config.schema,
+        prefix: config.keyPrefix,
+        auth: Boolean(config.apiToken),
+      },
+      "readstate serving",
+    );
+    stopOnSignals(log, async () => {
+      // close() stops accepting, waits for in-flight requests, then the engine flushes and disconnects.
+      await app.close();
+      await engine.close();
+    });
+    return "running";
+  },
+};
+
+export function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1" || host === "::ffff:127.0.0.1";
+}
