@@ -1,4 +1,5 @@
 // Each Lua script called directly, on the real Redis, with keys from the key module.
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectRedis, type RedisClient } from "../../src/redis/connection.js";
 import { Keys } from "../../src/redis/keys.js";
@@ -121,10 +122,10 @@ describe("post", () => {
     expect(await redis.zscore(cur as string, "alice")).toBe("1");
     expect(await redis.hgetall(msg as string)).toEqual({ m1: "1", m2: "2" });
     expect(await redis.hgetall(seqs as string)).toEqual({ 1: "m1", 2: "m2" });
-    expect(await redis.zrange(mn as string, 0, -1)).toEqual(["bob|0000000000000001"]);
-    expect(await redis.zrange(all as string, 0, -1)).toEqual(["2"]);
-    expect(await redis.zrange(alls as string, 0, -1)).toEqual(["carol|0000000000000002"]);
-    expect(await redis.zrange(dmsg as string, 0, -1)).toEqual(["m1", "m2"]);
+    expect(await redis.zrange(mn as string, "0", "-1")).toEqual(["bob|0000000000000001"]);
+    expect(await redis.zrange(all as string, "0", "-1")).toEqual(["2"]);
+    expect(await redis.zrange(alls as string, "0", "-1")).toEqual(["carol|0000000000000002"]);
+    expect(await redis.zrange(dmsg as string, "0", "-1")).toEqual(["m1", "m2"]);
     expect(await redis.hgetall(mdat as string)).toEqual({ m1: "alice|0|bob", m2: "carol|1|" });
   });
 
@@ -140,7 +141,7 @@ describe("post", () => {
     await redis.zadd(keys.channel(big)[1] as string, ...members);
 
     const commandsOf = async (channelId: string, messageId: string): Promise<string[]> => {
-      const monitor = await redis.duplicate().monitor();
+      const monitor = await (redis as unknown as Redis).duplicate().monitor();
       const seen: string[] = [];
       // The server is shared: keep only commands on this test's keys (TIME, keyless, is left out).
       monitor.on("monitor", (_time: string, args: string[], source: string) => {
@@ -251,7 +252,7 @@ describe("claim / clear", () => {
     await redis.rs_mark_unread(...writeKeys(c), c, "u1", "m1");
     expect(await redis.rs_clear(k.length, ...k, "w1", 60_000, c, "2", "2", "2", "", "1")).toBe(0);
     expect(await redis.zscore(keys.dirty(p), c)).not.toBeNull();
-    expect(await redis.zrange(keys.channel(c)[8] as string, 0, -1, "WITHSCORES")).toEqual(["u1", "3"]);
+    expect(await redis.zrange(keys.channel(c)[8] as string, "0", "-1", "WITHSCORES")).toEqual(["u1", "3"]);
     expect(await redis.zcard(keys.channel(c)[9] as string)).toBe(0);
     expect(await redis.hlen(keys.channel(c)[10] as string)).toBe(0);
 
