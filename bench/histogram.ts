@@ -96,12 +96,13 @@ export class HistogramSet {
     return Object.fromEntries([...this.byOp].map(([op, h]) => [op, h.toData()]));
   }
 
+  /** Per operation type, plus "all" over every type. */
   summaries(): Record<string, LatencySummary> {
     const all = new Histogram();
     const out: Record<string, LatencySummary> = {};
     for (const [op, histogram] of [...this.byOp].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       out[op] = histogram.summary();
-      if (!op.startsWith("probe:")) all.merge(histogram.toData());
+      all.merge(histogram.toData());
     }
     out.all = all.summary();
     return out;

@@ -54,7 +54,7 @@ export function buildTopology(options: TopologyOptions): Topology {
   const users = Array.from({ length: userCount }, (_, i) => `u${i}`);
   const sizes = channelSizes(random, options);
   const channels: Channel[] = sizes.map((size, index) => {
-    const members = pickMembers(random, userCount, size, options.skew);
+    const members = pickMembers(random, userCount, size);
     return {
       id: `ch${index}`,
       members,
@@ -102,10 +102,14 @@ function logUniform(random: Random, min: number, max: number): number {
 }
 
 /**
- * Distinct members, half drawn by user popularity (Zipf) and half uniformly, so popular users are in
- * many channels while every user still has some.
+ * Popular users are in more channels: half the members are drawn by popularity (Zipf), half
+ * uniformly. The popularity exponent is milder than the activity skew on purpose: with the activity
+ * exponent the top user would sit in a quarter of all channels; with this one a power user is in
+ * ~200 (the two 10,000-member channels, some 1,000-member ones, and many small ones).
  */
-function pickMembers(random: Random, userCount: number, size: number, skew: number): number[] {
+const MEMBERSHIP_SKEW = 0.6;
+
+function pickMembers(random: Random, userCount: number, size: number): number[] {
   if (size >= userCount) return Array.from({ length: userCount }, (_, i) => i);
   const chosen = new Set<number>();
   if (size > userCount / 2) {
@@ -115,7 +119,7 @@ function pickMembers(random: Random, userCount: number, size: number, skew: numb
     for (let i = 0; i < userCount; i++) if (!excluded.has(i)) chosen.add(i);
   } else {
     while (chosen.size < size) {
-      chosen.add(random() < 0.5 ? zipfRank(random, userCount, skew) : randomInt(random, 0, userCount - 1));
+      chosen.add(random() < 0.5 ? zipfRank(random, userCount, MEMBERSHIP_SKEW) : randomInt(random, 0, userCount - 1));
     }
   }
   return [...chosen].sort((a, b) => a - b);

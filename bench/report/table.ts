@@ -1,0 +1,99 @@
+// The stdout table: what a person reads first after `npm run bench`.
+import type { BenchResult, PhaseResult } from "../results.js";
+
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const ms = (n: number | undefined) => (n === undefined ? "-" : n < 10 ? n.toFixed(2) : n.toFixed(1));
+
+export function renderTable(result: BenchResult): string {
+  const lines: string[] = [];
+  const rows: string[][] = [
+    ["implementation", "ops/s", "req/s", "status upd/s", "p50 ms", "p99 ms", "max ms", "PG rows/op", "errors"],
+  ];
+  for (const p of result.phases) {
+    const all = p.latency.all;
+    rows.push([
+      p.label,
+      int(p.opsPerSec),
+      p.requestsPerSec === undefined ? "-" : int(p.requestsPerSec),
+      int(p.statusUpdatesPerSec),
+      ms(all?.p50Ms),
+      ms(all?.p99Ms),
+      ms(all?.maxMs),
+      p.pgRows === undefined ? "-" : p.pgRows.perOp.toFixed(3),
+      int(errorCount(p)),
+    ]);
+  }
+  lines.push(...grid(rows), "");
+
+  const kinds = [...new Set(result.phases.flatMap((p) => Object.keys(p.latency)))].filter((k) => k !== "all");
+  const latencyRows: string[][] = [["latency p50 / p99 / max (ms)", ...kinds]];
+  for (const p of result.phases) {
+    latencyRows.push([
+      p.id,
+      ...kinds.map((k) => {
+        const s = p.latency[k];
+        return s === undefined || s.count === 0 ? "-" : `${ms(s.p50Ms)} / ${ms(s.p99Ms)} / ${ms(s.maxMs)}`;
+      }),
+    ]);
+  }
+  lines.push(...grid(latencyRows), "");
+
+  const probeRows: string[][] = [["post probe p99 (ms)", ...probeKeys(result.phases)]];
+  for (const p of result.phases.filter((ph) => ph.mode === "in-process")) {
+    probeRows.push([p.id, ...probeKeys(result.phases).map((k) => ms(p.probe[k]?.p99Ms))]);
+  }
+  if (probeRows.length > 1) lines.push(...grid(probeRows), "");
+
+  for (const p of result.phases.filter((ph) => ph.flushLag !== undefined)) {
+    const lag = p.flushLag;
+    if (lag === undefined) continue;
+    lines.push(
+      `${p.id} flush lag: p50 ${(lag.p50Ms / 1000).toFixed(2)} s, p99 ${(lag.p99Ms / 1000).toFixed(2)} s, max ${(lag.maxMs / 1000).toFixed(2)} s ` +
+        `(${lag.samples} samples); backlog max ${int(lag.maxDirty)} channels, at end ${int(lag.endDirty)}`,
+    );
+  }
+  if (result.redisBytesPerMember !== undefined) {
+    lines.push(`C Redis memory per member state: ${int(result.redisBytesPerMember)} bytes`);
+  }
+  const r = result.ratios;
+  lines.push(
+    `Ratios: C/A throughput ${r.cOverA?.toFixed(1) ?? "-"}×, C/B ${r.cOverB?.toFixed(2) ?? "-"}×, C rows/op = ${
+      r.cRowsOverA === undefined ? "-" : `${(r.cRowsOverA * 100).toFixed(1)}% of A's`
+    }`,
+    "",
+  );
+  const cpuRows: string[][] = [["CPU (cores)", "bench/load gen", "Redis", "PostgreSQL", "HTTP server"]];
+  for (const p of result.phases) {
+    cpuRows.push([
+      p.id,
+      p.cpu.benchProcessCores.toFixed(2),
+      p.cpu.redisCores.toFixed(2),
+      p.cpu.postgresCores.toFixed(2),
+      p.cpu.serverCores === undefined ? "-" : p.cpu.serverCores.toFixed(2),
+    ]);
+  }
+  lines.push(...grid(cpuRows), "");
+  lines.push("Targets (issue 4):");
+  for (const t of result.targets) {
+    const verdict = t.pass === null ? "N/A " : t.pass ? "PASS" : "MISS";
+    lines.push(`  ${verdict}  ${t.name}: ${t.actual} (target ${t.target})`);
+  }
+  return lines.join("\n");
+}
+
+export function errorCount(p: PhaseResult): number {
+  return Object.values(p.errors).reduce((a, b) => a + b, 0);
+}
+
+function probeKeys(phases: PhaseResult[]): string[] {
+  return [...new Set(phases.flatMap((p) => Object.keys(p.probe)))].filter((k) => k !== "all").sort();
+}
+
+function grid(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row, r) => {
+    const line = row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ");
+    return r === 0 ? `${line}\n${"-".repeat(line.length)}` : line;
+  });
+}

@@ -1,0 +1,103 @@
+// The shape of a benchmark run's results: what --json prints and what the reports are made from.
+import type { LatencySummary } from "./histogram.js";
+import type { TimelinePoint } from "./timeline.js";
+
+export type PhaseId = "A" | "B" | "C" | "C-http" | "C-batch";
+
+export interface CpuUse {
+  /** CPU seconds per wall second (1.0 = one core busy), per component. */
+  benchProcessCores: number;
+  redisCores: number;
+  postgresCores: number;
+  /** The HTTP server child process, for the HTTP phases. */
+  serverCores?: number;
+}
+
+export interface FlushLag {
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  maxDirty: number;
+  endDirty: number;
+}
+
+export interface PgRows {
+  total: number;
+  /** Per operation, probe posts included (they wrote rows too). */
+  perOp: number;
+  /** Rows written per ADR-02 status update. */
+  perStatusUpdate: number;
+  byTable: Record<string, number>;
+  /** True when the counters could be read after the connections closed (exact). */
+  exact: boolean;
+}
+
+export interface PhaseResult {
+  id: PhaseId;
+  label: string;
+  mode: "in-process" | "http-single" | "http-batch";
+  durationSec: number;
+  /** Seconds the load was on (less than durationSec only in the burst scenario). */
+  activeSec: number;
+  ops: number;
+  /** Fan-out probe posts beside the workload (counted in PostgreSQL rows per op, not in ops/s). */
+  probeOps: number;
+  opsPerSec: number;
+  statusUpdates: number;
+  statusUpdatesPerSec: number;
+  /** HTTP phases: requests, which for /v1/batch carry many ops each. */
+  requests?: number;
+  requestsPerSec?: number;
+  opsByKind: Record<string, number>;
+  errors: Record<string, number>;
+  latency: Record<string, LatencySummary>;
+  postBySize: Record<string, LatencySummary>;
+  probe: Record<string, LatencySummary>;
+  pgRows?: PgRows;
+  flushLag?: FlushLag;
+  cpu: CpuUse;
+  timeline: TimelinePoint[];
+}
+
+export interface TargetCheck {
+  name: string;
+  target: string;
+  actual: string;
+  /** null: not measured in this run (phase skipped). */
+  pass: boolean | null;
+}
+
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  redis: string;
+  postgres: string;
+  postgresSettings: Record<string, string>;
+  os: string;
+}
+
+export interface BenchResult {
+  startedAt: string;
+  totalSec: number;
+  command: string;
+  options: Record<string, unknown>;
+  machine: MachineInfo;
+  topology: {
+    channels: number;
+    users: number;
+    memberships: number;
+    channelsBySize: Record<string, number>;
+    maxChannelsPerUser: number;
+  };
+  /** C's Redis bytes per member state, from MEMORY USAGE over its keys after setup. */
+  redisBytesPerMember?: number;
+  /** Microseconds the generator takes per operation (its share of the bench process). */
+  generatorUsPerOp: number;
+  phases: PhaseResult[];
+  ratios: { cOverA?: number; cOverB?: number; cRowsOverA?: number };
+  targets: TargetCheck[];
+  notes: string[];
+}

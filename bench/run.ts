@@ -1,0 +1,156 @@
+// `npm run bench`: readstate (C) against the two patterns ADR-02 rejected (A: synchronous
+// PostgreSQL, B: Redis only), on one seeded workload, in one run; then C over HTTP.
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { PostgresProbe } from "./measure/postgres-stats.js";
+import { RedisProbe } from "./measure/redis-stats.js";
+import { describeMachine } from "./machine.js";
+import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options.js";
+import type { RunContext } from "./phases/context.js";
+import { runHttp } from "./phases/http.js";
+import { runInProcess } from "./phases/in-process.js";
+import { Progress } from "./progress.js";
+import { renderChart } from "./report/chart.js";
+import { renderMarkdown } from "./report/markdown.js";
+import { renderTable } from "./report/table.js";
+import type { BenchResult, PhaseResult } from "./results.js";
+import { checkTargets, computeRatios } from "./targets.js";
+import { buildTopology } from "./topology.js";
+import { WorkloadGenerator } from "./workload.js";
+
+export async function runBenchmark(options: BenchOptions, argv: string[]): Promise<BenchResult> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const progress = new Progress();
+  const postgres = new PostgresProbe(options.databaseUrl);
+  const redis = new RedisProbe(options.redisUrl);
+  const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+  const topology = buildTopology(options);
+  const ctx: RunContext = { options, topology, runId, progress, postgres, redis, cleanups: [], notes: [] };
+  const phases: PhaseResult[] = [];
+  let redisBytesPerMember: number | undefined;
+
+  const onSignal = () => {
+    progress.note("interrupted: cleaning up this run's keys and schemas");
+    void cleanupAll(ctx).finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const machine = await describeMachine(redis, postgres);
+    progress.note(
+      `readstate bench · ${options.scenario} · seed ${options.seed} · ${topology.channels.length} channels, ` +
+        `${topology.users.length} users, ${topology.memberships.toLocaleString("en-US")} memberships`,
+    );
+    for (const implementation of ["A", "B", "C"] as const) {
+      if (!options.only.has(implementation)) continue;
+      try {
+        const outcome = await runInProcess(implementation, ctx);
+        phases.push(outcome.phase);
+        redisBytesPerMember ??= outcome.redisBytesPerMember;
+      } catch (err) {
+        progress.note(`${implementation} failed: ${(err as Error).stack ?? err}`);
+        ctx.notes.push(`${implementation} in process did not complete: ${(err as Error).message}`);
+      }
+    }
+    if (options.http && options.only.has("C")) {
+      try {
+        phases.push(...(await runHttp(ctx)));
+      } catch (err) {
+        progress.note(`C over HTTP failed: ${(err as Error).stack ?? err}`);
+        ctx.notes.push(`C over HTTP did not complete: ${(err as Error).message}`);
+      }
+    }
+    progress.finish();
+    return {
+      startedAt,
+      totalSec: (performance.now() - started) / 1000,
+      command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`,
+      options: serializableOptions(options),
+      machine,
+      topology: {
+        channels: topology.channels.length,
+        users: topology.users.length,
+        memberships: topology.memberships,
+        channelsBySize: Object.fromEntries(Object.entries(topology.bySize).map(([k, v]) => [k, v.length])),
+        maxChannelsPerUser: topology.channelsOfUser.reduce((m, list) => Math.max(m, list.length), 0),
+      },
+      ...(redisBytesPerMember === undefined ? {} : { redisBytesPerMember }),
+      generatorUsPerOp: generatorCost(ctx),
+      phases,
+      ratios: computeRatios(phases),
+      targets: checkTargets(phases, options.scenario),
+      notes: ctx.notes,
+    };
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await cleanupAll(ctx);
+    await postgres.close();
+    await redis.close();
+  }
+}
+
+async function cleanupAll(ctx: RunContext): Promise<void> {
+  for (const cleanup of ctx.cleanups.splice(0).reverse()) {
+    await cleanup().catch((err: unknown) => ctx.progress.note(`cleanup failed: ${(err as Error).message}`));
+  }
+}
+
+/** Microseconds per generated op: the load generator's own share of the bench process. */
+function generatorCost(ctx: RunContext): number {
+  const generator = new WorkloadGenerator(ctx.topology, ctx.options, "cost-probe");
+  const n = 200_000;
+  const start = performance.now();
+  for (let i = 0; i < n; i++) generator.next();
+  return ((performance.now() - start) * 1000) / n;
+}
+
+function serializableOptions(options: BenchOptions): Record<string, unknown> {
+  const { databaseUrl, redisUrl, only, ...rest } = options;
+  return { ...rest, only: [...only].sort().join(","), redisUrl, databaseUrl: databaseUrl.replace(/:[^:@/]*@/, ":***@") };
+}
+
+export async function writeReports(result: BenchResult, outDir: string): Promise<string[]> {
+  await mkdir(outDir, { recursive: true });
+  const files = {
+    "report.md": renderMarkdown(result),
+    "chart.svg": renderChart(result),
+    "results.json": `${JSON.stringify(result, null, 2)}\n`,
+  };
+  const written: string[] = [];
+  for (const [name, content] of Object.entries(files)) {
+    const file = path.join(outDir, name);
+    await writeFile(file, content);
+    written.push(file);
+  }
+  return written;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  let options: BenchOptions;
+  try {
+    options = parseOptions(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      if (err.message) process.stderr.write(`${err.message}\n\n`);
+      process.stderr.write(USAGE);
+      process.exit(err.message ? 2 : 0);
+    }
+    throw err;
+  }
+  const result = await runBenchmark(options, argv);
+  const written = await writeReports(result, options.outDir);
+  if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else process.stdout.write(`${renderTable(result)}\n\nReports: ${written.join(", ")} (${result.totalSec.toFixed(0)} s)\n`);
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,62 @@
+// Issue 4's targets, checked against a run and stated plainly: PASS, MISS, or not measured.
+import type { BenchResult, PhaseResult, TargetCheck } from "./results.js";
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+export function computeRatios(phases: PhaseResult[]): BenchResult["ratios"] {
+  const a = phases.find((p) => p.id === "A");
+  const b = phases.find((p) => p.id === "B");
+  const c = phases.find((p) => p.id === "C");
+  const ratios: BenchResult["ratios"] = {};
+  if (c && a && a.opsPerSec > 0) ratios.cOverA = c.opsPerSec / a.opsPerSec;
+  if (c && b && b.opsPerSec > 0) ratios.cOverB = c.opsPerSec / b.opsPerSec;
+  if (c?.pgRows && a?.pgRows && a.pgRows.perOp > 0) ratios.cRowsOverA = c.pgRows.perOp / a.pgRows.perOp;
+  return ratios;
+}
+
+export function checkTargets(phases: PhaseResult[], scenario: string): TargetCheck[] {
+  const byId = new Map(phases.map((p) => [p.id, p]));
+  const a = byId.get("A");
+  const b = byId.get("B");
+  const c = byId.get("C");
+  const single = byId.get("C-http");
+  const batch = byId.get("C-batch");
+  const ratios = computeRatios(phases);
+  const checks: TargetCheck[] = [];
+  const add = (name: string, target: string, actual: number | undefined, pass: (v: number) => boolean, show: (v: number) => string) =>
+    checks.push({
+      name,
+      target,
+      actual: actual === undefined || Number.isNaN(actual) ? "not measured" : show(actual),
+      pass: actual === undefined || Number.isNaN(actual) ? null : pass(actual),
+    });
+
+  if (scenario === "burst") {
+    add("C burst: status updates/s into 1,000-member channels", "≥ 10,000/s during bursts", c?.statusUpdatesPerSec, (v) => v >= 10_000, (v) => `${fmt(v)}/s`);
+  }
+  add("C in-process throughput", "≥ 50,000 ops/s", c?.opsPerSec, (v) => v >= 50_000, (v) => `${fmt(v)} ops/s`);
+  add("C / A throughput", "≥ 5×", ratios.cOverA, (v) => v >= 5, (v) => `${fmt(v, 1)}×`);
+  add("C / B throughput", "≥ 0.7×", ratios.cOverB, (v) => v >= 0.7, (v) => `${fmt(v, 2)}×`);
+  add("HTTP single requests", "≥ 15,000 req/s", single?.requestsPerSec, (v) => v >= 15_000, (v) => `${fmt(v)} req/s`);
+  add("HTTP /v1/batch", "≥ 100,000 ops/s", batch?.opsPerSec, (v) => v >= 100_000, (v) => `${fmt(v)} ops/s`);
+  const lagged = [c, single, batch].filter((p): p is PhaseResult => p?.flushLag !== undefined && p.flushLag.samples > 0);
+  const worst = (pick: (p: PhaseResult) => number) => (lagged.length === 0 ? undefined : Math.max(...lagged.map(pick)));
+  add("Flush lag p99 (every C phase)", "≤ 6 s", worst((p) => p.flushLag?.p99Ms ?? 0), (v) => v <= 6000, (v) => `${fmt(v / 1000, 2)} s`);
+  add("Flush lag max (every C phase)", "≤ 10 s", worst((p) => p.flushLag?.maxMs ?? 0), (v) => v <= 10_000, (v) => `${fmt(v / 1000, 2)} s`);
+  add("C PostgreSQL rows/op vs A", "≤ 1/10 of A's", ratios.cRowsOverA, (v) => v <= 0.1, (v) => `${fmt(v * 100, 1)}% of A's (${fmt(c?.pgRows?.perOp ?? 0, 3)} vs ${fmt(a?.pgRows?.perOp ?? 0, 3)})`);
+  add("C PostgreSQL rows per status update", "≤ 1%", c?.pgRows?.perStatusUpdate, (v) => v <= 0.01, (v) => `${fmt(v * 100, 2)}%`);
+  const probes = c?.probe ?? {};
+  const small = probes["post@2"];
+  const bigKey = Object.keys(probes).find((k) => k.startsWith("post@") && k !== "post@2" && k !== "all");
+  const big = bigKey === undefined ? undefined : probes[bigKey];
+  add(
+    `C post p99: ${bigKey?.slice(5) ?? "10,000"}-member vs 2-member channel`,
+    "≤ 1.5×",
+    small && big && small.count > 0 && big.count > 0 ? big.p99Ms / small.p99Ms : undefined,
+    (v) => v <= 1.5,
+    (v) => `${fmt(v, 2)}× (${fmt(big?.p99Ms ?? 0, 2)} ms vs ${fmt(small?.p99Ms ?? 0, 2)} ms)`,
+  );
+  void b;
+  return checks;
+}
