@@ -1,0 +1,55 @@
+// Network helpers for process- and fault-level tests: a free port, and a TCP proxy that can cut a
+// dependency off for real (connections reset, new ones refused) and later let it back.
+import { connect, createServer, type Server, type Socket } from "node:net";
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port assigned");
+  return address.port;
+}
+
+export interface CuttableProxy {
+  port: number;
+  /** Resets every open connection and refuses new ones, like a dependency that went away. */
+  cut(): Promise<void>;
+  /** Accepts connections again on the same port. */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function cuttableProxy(targetHost: string, targetPort: number): Promise<CuttableProxy> {
+  const sockets = new Set<Socket>();
+  const port = await freePort();
+  let server: Server | undefined;
+
+  const listen = async () => {
+    if (server) return;
+    server = createServer((client) => {
+      const upstream = connect(targetPort, targetHost);
+      sockets.add(client).add(upstream);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+        sockets.delete(client);
+        sockets.delete(upstream);
+      };
+      client.on("error", drop).on("close", drop);
+      upstream.on("error", drop).on("close", drop);
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server?.listen(port, "127.0.0.1", resolve));
+  };
+  const stop = async () => {
+    for (const socket of sockets) socket.resetAndDestroy();
+    sockets.clear();
+    const current = server;
+    server = undefined;
+    if (current) await new Promise<void>((resolve) => current.close(() => resolve()));
+  };
+
+  await listen();
+  return { port, cut: stop, restore: listen, close: stop };
+}
