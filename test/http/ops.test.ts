@@ -134,13 +134,14 @@ describe("API token", () => {
   });
 
   it("401 unauthorized without the header, with another scheme, or with a wrong token", async () => {
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       {},
       { authorization: `Basic ${token}` },
       { authorization: "Bearer wrong" },
       { authorization: `Bearer ${token}x` },
       { authorization: "Bearer" },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const answer = await call(secured, "GET", "/v1/users/ann/unread", undefined, headers);
       expect(answer.status).toBe(401);
       expect(answer.body).toEqual({ error: { code: "unauthorized", message: expect.any(String) } });
