@@ -62,7 +62,19 @@ export function build(options: BuildOptions): ReadStateApp {
     reply.header("x-request-id", request.id);
     done();
   });
-  app.addHook("onClose", async () => metrics.close());
+  // close() waits for every connection to end. Connections idle at that moment are closed by Fastify,
+  // but a keep-alive connection whose request was in flight turns idle only after its response, and
+  // would then hold shutdown until the client hangs up: keep closing idle connections until done.
+  let idleSweeper: NodeJS.Timeout | undefined;
+  app.addHook("preClose", (done) => {
+    idleSweeper = setInterval(() => app.server.closeIdleConnections(), 50);
+    idleSweeper.unref();
+    done();
+  });
+  app.addHook("onClose", async () => {
+    clearInterval(idleSweeper);
+    metrics.close();
+  });
 
   // An empty body with Content-Type: application/json means "no body" (curl -X POST -H ... with no
   // data), not a parse error; anything else goes through Fastify's own safe JSON parser.

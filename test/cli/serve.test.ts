@@ -1,0 +1,95 @@
+// The `serve` process end to end: start, write, SIGTERM (in-flight requests finish, everything is
+// flushed, exit 0), lose every Redis key, start again, and find every write (rebuilt from PostgreSQL).
+import { afterAll, describe, expect, it } from "vitest";
+import { cleanup, testSpace, wipeRedis } from "../helpers/env.js";
+import { freePort } from "../helpers/net.js";
+import { startCli, waitReady } from "./run.js";
+
+const space = testSpace("cli-serve");
+
+afterAll(async () => {
+  await cleanup(space);
+});
+
+async function api(base: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+function startServe(port: number) {
+  return startCli([
+    "serve",
+    "--port",
+    String(port),
+    "--prefix",
+    space.keyPrefix,
+    "--schema",
+    space.schema,
+    // Far longer than the test: whatever reaches PostgreSQL gets there through the SIGTERM flush.
+    "--flush-interval-ms",
+    "600000",
+  ]);
+}
+
+describe("readstate serve", () => {
+  it("flushes on SIGTERM, exits 0, and after a Redis wipe serves every write again", async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const first = startServe(port);
+    await waitReady(first, `${base}/readyz`);
+
+    expect((await api(base, "PUT", "/v1/channels/s1/members/ann")).status).toBe(200);
+    expect((await api(base, "PUT", "/v1/channels/s1/members/bob")).status).toBe(200);
+    for (let i = 1; i <= 5; i++) {
+      const post = await api(base, "POST", "/v1/channels/s1/messages", {
+        messageId: `m${i}`,
+        senderId: "ann",
+        mentions: i === 4 ? ["bob"] : undefined,
+      });
+      expect(post.status).toBe(201);
+    }
+    expect((await api(base, "POST", "/v1/channels/s1/read", { userId: "bob", messageId: "m2" })).status).toBe(
+      200,
+    );
+    const before = await api(base, "GET", "/v1/users/bob/unread");
+    expect(before.body).toMatchObject({ unread: 3, mentions: 1 });
+
+    // A batch still running when SIGTERM arrives must finish and be answered.
+    const ops = Array.from({ length: 300 }, (_, i) => ({ op: "join", channelId: "s2", userId: `u${i}` }));
+    const inFlight = api(base, "POST", "/v1/batch", { ops });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    first.child.kill("SIGTERM");
+    const batch = await inFlight;
+    expect(batch.status).toBe(200);
+    expect(batch.body.results.every((r: { ok: boolean }) => r.ok)).toBe(true);
+    const stopped = await first.exited;
+    expect(stopped.code, stopped.stderr).toBe(0);
+
+    await wipeRedis(space);
+
+    const second = startServe(port);
+    await waitReady(second, `${base}/readyz`);
+    const after = await api(base, "GET", "/v1/users/bob/unread");
+    expect(after.body).toEqual(before.body);
+    expect((await api(base, "GET", "/v1/channels/s1")).body).toEqual({
+      channelId: "s1",
+      channelSeq: 5,
+      memberCount: 2,
+      lastMessageId: "m5",
+    });
+    expect((await api(base, "GET", "/v1/channels/s2")).body.memberCount).toBe(300);
+    // Sequences continue after the wipe instead of restarting at 1.
+    const next = await api(base, "POST", "/v1/channels/s1/messages", { messageId: "m6", senderId: "ann" });
+    expect(next.body.seq).toBe(6);
+    const repeat = await api(base, "POST", "/v1/channels/s1/messages", { messageId: "m3", senderId: "ann" });
+    expect(repeat).toMatchObject({ status: 200, body: { seq: 3 } });
+
+    second.child.kill("SIGTERM");
+    expect((await second.exited).code).toBe(0);
+  });
+});
