@@ -24,7 +24,8 @@ export function execute(readState: ReadState, op: Op): Promise<unknown> {
 
 /** A short, stable label for an error, for the error counts of the report. */
 export function errorLabel(err: unknown): string {
-  if (err !== null && typeof err === "object" && "code" in err && typeof err.code === "string") return err.code;
+  if (err !== null && typeof err === "object" && "code" in err && typeof err.code === "string")
+    return err.code;
   const message = err instanceof Error ? err.message : String(err);
   return message.slice(0, 80);
 }

@@ -24,7 +24,9 @@ export class Progress {
     if (this.tty) {
       const filled = Math.round(clamped * WIDTH);
       const bar = `${"█".repeat(filled)}${"░".repeat(WIDTH - filled)}`;
-      this.write(`\r\x1b[2K${this.label.padEnd(30)} ${bar} ${(clamped * 100).toFixed(0).padStart(3)}%  ${detail}`);
+      this.write(
+        `\r\x1b[2K${this.label.padEnd(30)} ${bar} ${(clamped * 100).toFixed(0).padStart(3)}%  ${detail}`,
+      );
       this.drawn = true;
       return;
     }

@@ -11,6 +11,8 @@ export interface CpuUse {
   postgresCores: number;
   /** The HTTP server child process, for the HTTP phases. */
   serverCores?: number;
+  /** Every other process on the machine: competition the figures did not ask for. */
+  otherCores?: number;
 }
 
 export interface FlushLag {

@@ -4,9 +4,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { describeMachine } from "./machine.js";
 import { PostgresProbe } from "./measure/postgres-stats.js";
 import { RedisProbe } from "./measure/redis-stats.js";
-import { describeMachine } from "./machine.js";
 import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options.js";
 import type { RunContext } from "./phases/context.js";
 import { runHttp } from "./phases/http.js";
@@ -110,7 +110,12 @@ function generatorCost(ctx: RunContext): number {
 
 function serializableOptions(options: BenchOptions): Record<string, unknown> {
   const { databaseUrl, redisUrl, only, ...rest } = options;
-  return { ...rest, only: [...only].sort().join(","), redisUrl, databaseUrl: databaseUrl.replace(/:[^:@/]*@/, ":***@") };
+  return {
+    ...rest,
+    only: [...only].sort().join(","),
+    redisUrl,
+    databaseUrl: databaseUrl.replace(/:[^:@/]*@/, ":***@"),
+  };
 }
 
 export async function writeReports(result: BenchResult, outDir: string): Promise<string[]> {
@@ -145,7 +150,10 @@ async function main(): Promise<void> {
   const result = await runBenchmark(options, argv);
   const written = await writeReports(result, options.outDir);
   if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else process.stdout.write(`${renderTable(result)}\n\nReports: ${written.join(", ")} (${result.totalSec.toFixed(0)} s)\n`);
+  else
+    process.stdout.write(
+      `${renderTable(result)}\n\nReports: ${written.join(", ")} (${result.totalSec.toFixed(0)} s)\n`,
+    );
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -59,7 +59,9 @@ export async function openSubject(
       readState: a,
       async setup(topology, onProgress) {
         // Bulk insert: setup is not what is measured, and one join per row would take minutes.
-        await a.bulkJoin(topology.channels.map((c) => ({ channelId: c.id, userIds: c.members.map(userOf(topology)) })));
+        await a.bulkJoin(
+          topology.channels.map((c) => ({ channelId: c.id, userIds: c.members.map(userOf(topology)) })),
+        );
         onProgress(topology.memberships);
       },
       close: () => a.close(),

@@ -24,7 +24,13 @@ export function checkTargets(phases: PhaseResult[], scenario: string): TargetChe
   const batch = byId.get("C-batch");
   const ratios = computeRatios(phases);
   const checks: TargetCheck[] = [];
-  const add = (name: string, target: string, actual: number | undefined, pass: (v: number) => boolean, show: (v: number) => string) =>
+  const add = (
+    name: string,
+    target: string,
+    actual: number | undefined,
+    pass: (v: number) => boolean,
+    show: (v: number) => string,
+  ) =>
     checks.push({
       name,
       target,
@@ -33,19 +39,83 @@ export function checkTargets(phases: PhaseResult[], scenario: string): TargetChe
     });
 
   if (scenario === "burst") {
-    add("C burst: status updates/s into 1,000-member channels", "≥ 10,000/s during bursts", c?.statusUpdatesPerSec, (v) => v >= 10_000, (v) => `${fmt(v)}/s`);
+    add(
+      "C burst: status updates/s into 1,000-member channels",
+      "≥ 10,000/s during bursts",
+      c?.statusUpdatesPerSec,
+      (v) => v >= 10_000,
+      (v) => `${fmt(v)}/s`,
+    );
   }
-  add("C in-process throughput", "≥ 50,000 ops/s", c?.opsPerSec, (v) => v >= 50_000, (v) => `${fmt(v)} ops/s`);
-  add("C / A throughput", "≥ 5×", ratios.cOverA, (v) => v >= 5, (v) => `${fmt(v, 1)}×`);
-  add("C / B throughput", "≥ 0.7×", ratios.cOverB, (v) => v >= 0.7, (v) => `${fmt(v, 2)}×`);
-  add("HTTP single requests", "≥ 15,000 req/s", single?.requestsPerSec, (v) => v >= 15_000, (v) => `${fmt(v)} req/s`);
-  add("HTTP /v1/batch", "≥ 100,000 ops/s", batch?.opsPerSec, (v) => v >= 100_000, (v) => `${fmt(v)} ops/s`);
-  const lagged = [c, single, batch].filter((p): p is PhaseResult => p?.flushLag !== undefined && p.flushLag.samples > 0);
-  const worst = (pick: (p: PhaseResult) => number) => (lagged.length === 0 ? undefined : Math.max(...lagged.map(pick)));
-  add("Flush lag p99 (every C phase)", "≤ 6 s", worst((p) => p.flushLag?.p99Ms ?? 0), (v) => v <= 6000, (v) => `${fmt(v / 1000, 2)} s`);
-  add("Flush lag max (every C phase)", "≤ 10 s", worst((p) => p.flushLag?.maxMs ?? 0), (v) => v <= 10_000, (v) => `${fmt(v / 1000, 2)} s`);
-  add("C PostgreSQL rows/op vs A", "≤ 1/10 of A's", ratios.cRowsOverA, (v) => v <= 0.1, (v) => `${fmt(v * 100, 1)}% of A's (${fmt(c?.pgRows?.perOp ?? 0, 3)} vs ${fmt(a?.pgRows?.perOp ?? 0, 3)})`);
-  add("C PostgreSQL rows per status update", "≤ 1%", c?.pgRows?.perStatusUpdate, (v) => v <= 0.01, (v) => `${fmt(v * 100, 2)}%`);
+  add(
+    "C in-process throughput",
+    "≥ 50,000 ops/s",
+    c?.opsPerSec,
+    (v) => v >= 50_000,
+    (v) => `${fmt(v)} ops/s`,
+  );
+  add(
+    "C / A throughput",
+    "≥ 5×",
+    ratios.cOverA,
+    (v) => v >= 5,
+    (v) => `${fmt(v, 1)}×`,
+  );
+  add(
+    "C / B throughput",
+    "≥ 0.7×",
+    ratios.cOverB,
+    (v) => v >= 0.7,
+    (v) => `${fmt(v, 2)}×`,
+  );
+  add(
+    "HTTP single requests",
+    "≥ 15,000 req/s",
+    single?.requestsPerSec,
+    (v) => v >= 15_000,
+    (v) => `${fmt(v)} req/s`,
+  );
+  add(
+    "HTTP /v1/batch",
+    "≥ 100,000 ops/s",
+    batch?.opsPerSec,
+    (v) => v >= 100_000,
+    (v) => `${fmt(v)} ops/s`,
+  );
+  const lagged = [c, single, batch].filter(
+    (p): p is PhaseResult => p?.flushLag !== undefined && p.flushLag.samples > 0,
+  );
+  const worst = (pick: (p: PhaseResult) => number) =>
+    lagged.length === 0 ? undefined : Math.max(...lagged.map(pick));
+  add(
+    "Flush lag p99 (every C phase)",
+    "≤ 6 s",
+    worst((p) => p.flushLag?.p99Ms ?? 0),
+    (v) => v <= 6000,
+    (v) => `${fmt(v / 1000, 2)} s`,
+  );
+  add(
+    "Flush lag max (every C phase)",
+    "≤ 10 s",
+    worst((p) => p.flushLag?.maxMs ?? 0),
+    (v) => v <= 10_000,
+    (v) => `${fmt(v / 1000, 2)} s`,
+  );
+  add(
+    "C PostgreSQL rows/op vs A",
+    "≤ 1/10 of A's",
+    ratios.cRowsOverA,
+    (v) => v <= 0.1,
+    (v) =>
+      `${fmt(v * 100, 1)}% of A's (${fmt(c?.pgRows?.perOp ?? 0, 3)} vs ${fmt(a?.pgRows?.perOp ?? 0, 3)})`,
+  );
+  add(
+    "C PostgreSQL rows per status update",
+    "≤ 1%",
+    c?.pgRows?.perStatusUpdate,
+    (v) => v <= 0.01,
+    (v) => `${fmt(v * 100, 2)}%`,
+  );
   const probes = c?.probe ?? {};
   const small = probes["post@2"];
   const bigKey = Object.keys(probes).find((k) => k.startsWith("post@") && k !== "post@2" && k !== "all");

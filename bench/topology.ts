@@ -119,7 +119,9 @@ function pickMembers(random: Random, userCount: number, size: number): number[] 
     for (let i = 0; i < userCount; i++) if (!excluded.has(i)) chosen.add(i);
   } else {
     while (chosen.size < size) {
-      chosen.add(random() < 0.5 ? zipfRank(random, userCount, MEMBERSHIP_SKEW) : randomInt(random, 0, userCount - 1));
+      chosen.add(
+        random() < 0.5 ? zipfRank(random, userCount, MEMBERSHIP_SKEW) : randomInt(random, 0, userCount - 1),
+      );
     }
   }
   return [...chosen].sort((a, b) => a - b);

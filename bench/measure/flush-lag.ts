@@ -42,7 +42,8 @@ export class LagSampler {
 
   summary(): FlushLag {
     const ages = this.samples.map((s) => s.ageMs).sort((a, b) => a - b);
-    const at = (q: number) => ages[Math.min(ages.length - 1, Math.max(0, Math.ceil(q * ages.length) - 1))] ?? 0;
+    const at = (q: number) =>
+      ages[Math.min(ages.length - 1, Math.max(0, Math.ceil(q * ages.length) - 1))] ?? 0;
     return {
       samples: ages.length,
       p50Ms: at(0.5),

@@ -10,7 +10,11 @@ export class PostgresProbe {
   private readonly pool: pg.Pool;
 
   constructor(databaseUrl: string) {
-    this.pool = new pg.Pool({ connectionString: databaseUrl, max: 2, application_name: "readstate-bench-probe" });
+    this.pool = new pg.Pool({
+      connectionString: databaseUrl,
+      max: 2,
+      application_name: "readstate-bench-probe",
+    });
   }
 
   /** Rows inserted + updated + deleted so far, per table of the schema. */
@@ -58,7 +62,9 @@ export class PostgresProbe {
       `SELECT name, setting, unit FROM pg_settings
         WHERE name IN ('synchronous_commit', 'fsync', 'shared_buffers', 'max_connections', 'wal_level')`,
     );
-    return Object.fromEntries(result.rows.map((r) => [r.name, r.unit ? `${r.setting} ${r.unit}` : r.setting]));
+    return Object.fromEntries(
+      result.rows.map((r) => [r.name, r.unit ? `${r.setting} ${r.unit}` : r.setting]),
+    );
   }
 
   async close(): Promise<void> {

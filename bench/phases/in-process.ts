@@ -17,7 +17,10 @@ export interface InProcessOutcome {
   redisBytesPerMember?: number;
 }
 
-export async function runInProcess(implementation: Implementation, ctx: RunContext): Promise<InProcessOutcome> {
+export async function runInProcess(
+  implementation: Implementation,
+  ctx: RunContext,
+): Promise<InProcessOutcome> {
   const { options, topology, progress } = ctx;
   const names = subjectNames(ctx.runId, implementation);
   const cleanup = async () => {
@@ -65,7 +68,10 @@ export async function runInProcess(implementation: Implementation, ctx: RunConte
       onTick: (elapsed, timeline) => {
         const last = lag?.samples[lag.samples.length - 1];
         const lagText = last === undefined ? "" : ` · flush lag ${(last.ageMs / 1000).toFixed(1)} s`;
-        progress.update(elapsed / durationMs, `${formatInt(timeline.recentRate(performance.now()))} ops/s${lagText}`);
+        progress.update(
+          elapsed / durationMs,
+          `${formatInt(timeline.recentRate(performance.now()))} ops/s${lagText}`,
+        );
       },
     });
   } finally {
@@ -130,7 +136,8 @@ export function probeTargets(topology: Topology): ProbeTarget[] {
   const targets: ProbeTarget[] = [];
   const dm = topology.bySize.dm[0];
   const biggest = [...topology.channels.keys()].reduce(
-    (best, i) => ((topology.channels[i]?.members.length ?? 0) > (topology.channels[best]?.members.length ?? 0) ? i : best),
+    (best, i) =>
+      (topology.channels[i]?.members.length ?? 0) > (topology.channels[best]?.members.length ?? 0) ? i : best,
     0,
   );
   for (const [label, index] of [

@@ -7,7 +7,17 @@ const ms = (n: number | undefined) => (n === undefined ? "-" : n < 10 ? n.toFixe
 export function renderTable(result: BenchResult): string {
   const lines: string[] = [];
   const rows: string[][] = [
-    ["implementation", "ops/s", "req/s", "status upd/s", "p50 ms", "p99 ms", "max ms", "PG rows/op", "errors"],
+    [
+      "implementation",
+      "ops/s",
+      "req/s",
+      "status upd/s",
+      "p50 ms",
+      "p99 ms",
+      "max ms",
+      "PG rows/op",
+      "errors",
+    ],
   ];
   for (const p of result.phases) {
     const all = p.latency.all;
@@ -62,7 +72,9 @@ export function renderTable(result: BenchResult): string {
     }`,
     "",
   );
-  const cpuRows: string[][] = [["CPU (cores)", "bench/load gen", "Redis", "PostgreSQL", "HTTP server"]];
+  const cpuRows: string[][] = [
+    ["CPU (cores of 2)", "bench+load gen", "Redis", "PostgreSQL", "HTTP server", "other processes"],
+  ];
   for (const p of result.phases) {
     cpuRows.push([
       p.id,
@@ -70,6 +82,7 @@ export function renderTable(result: BenchResult): string {
       p.cpu.redisCores.toFixed(2),
       p.cpu.postgresCores.toFixed(2),
       p.cpu.serverCores === undefined ? "-" : p.cpu.serverCores.toFixed(2),
+      p.cpu.otherCores === undefined ? "-" : p.cpu.otherCores.toFixed(2),
     ]);
   }
   lines.push(...grid(cpuRows), "");
@@ -93,7 +106,9 @@ function grid(rows: string[][]): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map((row, r) => {
-    const line = row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ");
+    const line = row
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join("  ");
     return r === 0 ? `${line}\n${"-".repeat(line.length)}` : line;
   });
 }

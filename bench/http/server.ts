@@ -1,0 +1,106 @@
+// C as a separate process: `node --import tsx src/cli/main.ts serve`, as a deployment runs it, so
+// the load generator and the server never share an event loop.
+import { type ChildProcess, spawn } from "node:child_process";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+export interface ServerHandle {
+  port: number;
+  pid: number;
+  /** The last lines the server wrote, for an error message a person can act on. */
+  logTail(): string;
+  /** SIGTERM: the server stops taking requests, flushes everything dirty, and exits. */
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startServer(options: {
+  keyPrefix: string;
+  schema: string;
+  databaseUrl: string;
+  redisUrl: string;
+  flushIntervalMs: number;
+}): Promise<ServerHandle> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "src/cli/main.ts",
+      "serve",
+      "--port",
+      String(port),
+      "--prefix",
+      options.keyPrefix,
+      "--schema",
+      options.schema,
+      "--flush-interval-ms",
+      String(options.flushIntervalMs),
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: options.databaseUrl,
+        REDIS_URL: options.redisUrl,
+        HOST: "127.0.0.1",
+        // A log line per request would measure pino, not readstate.
+        READSTATE_LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const tail: string[] = [];
+  const keep = (data: Buffer) => {
+    tail.push(...data.toString("utf8").split("\n").filter(Boolean));
+    if (tail.length > 40) tail.splice(0, tail.length - 40);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const handle: ServerHandle = {
+    port,
+    pid: child.pid ?? -1,
+    logTail: () => tail.join("\n"),
+    async stop(timeoutMs = 30_000) {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(
+        `the HTTP server exited with ${child.exitCode} before it was ready:\n${handle.logTail()}`,
+      );
+    }
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+      if (response.status === 200) return handle;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await handle.stop(2000);
+  throw new Error(`the HTTP server was not ready within 30 s:\n${handle.logTail()}`);
+}
