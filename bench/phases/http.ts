@@ -15,7 +15,7 @@ import { Timeline } from "../timeline.js";
 import { type RunContext, WARMUP_MS } from "./context.js";
 
 export async function runHttp(ctx: RunContext): Promise<PhaseResult[]> {
-  const { options, topology, progress } = ctx;
+  const { options, progress } = ctx;
   const names = subjectNames(ctx.runId, "C-http");
   const cleanup = async () => {
     await server?.stop(5000);
@@ -138,7 +138,9 @@ async function measure(
   let statusUpdates = 0;
   for (const r of results) {
     latency.mergeData(r.latency);
-    r.slots.ops.forEach((n, slot) => timeline.add(slot, n ?? 0, r.slots.updates[slot] ?? 0));
+    r.slots.ops.forEach((n, slot) => {
+      timeline.add(slot, n ?? 0, r.slots.updates[slot] ?? 0);
+    });
     for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
     for (const [k, v] of Object.entries(r.opsByKind)) opsByKind[k] = (opsByKind[k] ?? 0) + v;
     ops += r.ops;
