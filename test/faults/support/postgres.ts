@@ -1,6 +1,7 @@
 // A private PostgreSQL 15 for one scenario: own data directory (owned by the postgres user, since
 // initdb refuses to run as root), own port and socket directory, trust auth on loopback. fsync is off:
-// these scenarios stop the server with -m immediate, not the machine, so the data survives anyway.
+// these scenarios stop the server with -m immediate, not the machine, so the OS keeps what was written.
+// synchronous_commit stays on: with it off, an immediate stop loses commits the worker already cleared.
 import { chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
@@ -40,7 +41,7 @@ export class PrivatePostgres {
   }
 
   async start(): Promise<void> {
-    const options = `-p ${this.port} -k ${this.socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+    const options = `-p ${this.port} -k ${this.socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
     const result = await this.asPostgres(`${BIN}/pg_ctl`, [
       "-D",
       this.dataDir,
