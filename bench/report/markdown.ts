@@ -1,4 +1,174 @@
-import type { BenchResult } from "../results.js";
+// bench/results/report.md: the run in full, for a person reading it later.
+import type { BenchResult, PhaseResult } from "../results.js";
+import { errorCount } from "./table.js";
+
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const ms = (n: number | undefined) => (n === undefined ? "–" : n < 10 ? n.toFixed(2) : n.toFixed(1));
+const cores = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? "–" : n.toFixed(2));
+
 export function renderMarkdown(result: BenchResult): string {
-  return JSON.stringify(result.targets);
+  const out: string[] = [];
+  const m = result.machine;
+  out.push(
+    "# readstate benchmark: C (readstate) against ADR-02's Patterns A and B",
+    "",
+    `Run ${result.startedAt}, ${result.totalSec.toFixed(0)} s in total. Command: \`${result.command}\``,
+    "",
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, Redis ${m.redis}, PostgreSQL ${m.postgres} ` +
+      `(${Object.entries(m.postgresSettings)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", ")}); Redis and PostgreSQL on the same machine.`,
+    "",
+    "## Quick stats",
+    "",
+    "| implementation | ops/s | requests/s | status updates/s | p50 ms | p99 ms | max ms | PG rows/op | errors |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ...result.phases.map((p) => {
+      const all = p.latency.all;
+      return `| ${p.label} | ${int(p.opsPerSec)} | ${p.requestsPerSec === undefined ? "–" : int(p.requestsPerSec)} | ${int(p.statusUpdatesPerSec)} | ${ms(all?.p50Ms)} | ${ms(all?.p99Ms)} | ${ms(all?.maxMs)} | ${p.pgRows === undefined ? "–" : p.pgRows.perOp.toFixed(3)} | ${int(errorCount(p))} |`;
+    }),
+    "",
+    `Ratios: C/A throughput **${fmtRatio(result.ratios.cOverA, 1)}**, C/B **${fmtRatio(result.ratios.cOverB, 2)}**; ` +
+      `C's PostgreSQL rows per op are **${result.ratios.cRowsOverA === undefined ? "–" : `${(result.ratios.cRowsOverA * 100).toFixed(1)}%`}** of A's.`,
+    "",
+    "## Targets (issue 4)",
+    "",
+    "| | target | goal | measured |",
+    "|---|---|---|---|",
+    ...result.targets.map(
+      (t) =>
+        `| ${t.pass === null ? "N/A" : t.pass ? "PASS" : "**MISS**"} | ${t.name} | ${t.target} | ${t.actual} |`,
+    ),
+    "",
+    "## Latency per operation type (ms: p50 / p99 / max, count)",
+    "",
+  );
+  const kinds = [...new Set(result.phases.flatMap((p) => Object.keys(p.latency)))].filter((k) => k !== "all");
+  out.push(`| phase | ${kinds.join(" | ")} |`, `|---|${kinds.map(() => "--:").join("|")}|`);
+  for (const p of result.phases) {
+    out.push(
+      `| ${p.id} | ${kinds
+        .map((k) => {
+          const s = p.latency[k];
+          return s === undefined || s.count === 0
+            ? "–"
+            : `${ms(s.p50Ms)} / ${ms(s.p99Ms)} / ${ms(s.maxMs)} (${int(s.count)})`;
+        })
+        .join(" | ")} |`,
+    );
+  }
+  out.push(
+    "",
+    "## Fan-out: post latency by channel size",
+    "",
+    `Probe posts at ${String(result.options.probeRate)}/s into a 2-member channel and into the largest channel, beside the load ` +
+      "(sequence model: a post is O(1) whatever the channel's size). Also the workload's own posts by size class.",
+    "",
+    "| phase | probe p50 / p99 (ms) | workload posts p99 by size class (ms) |",
+    "|---|---|---|",
+    ...result.phases
+      .filter((p) => p.mode === "in-process")
+      .map(
+        (p) =>
+          `| ${p.id} | ${Object.entries(p.probe)
+            .filter(([k]) => k !== "all")
+            .map(([k, s]) => `${k}: ${ms(s.p50Ms)} / ${ms(s.p99Ms)}`)
+            .join("; ")} | ${Object.entries(p.postBySize)
+            .filter(([k]) => k !== "all")
+            .map(([k, s]) => `${k}: ${ms(s.p99Ms)} (${int(s.count)})`)
+            .join("; ")} |`,
+      ),
+    "",
+    "## PostgreSQL rows written",
+    "",
+    "`n_tup_ins + n_tup_upd + n_tup_del` of each implementation's own schema over the measured window, read after its " +
+      "connections closed (C's close flushes everything still dirty, so C's figure is the full cost of persisting the window). " +
+      "Setup is excluded. The HTTP phases share one figure (write-behind blurs the boundary between them).",
+    "",
+    "| phase | rows | per op | per status update | by table |",
+    "|---|--:|--:|--:|---|",
+    ...result.phases
+      .filter((p) => p.pgRows !== undefined)
+      .map((p) => {
+        const r = p.pgRows as NonNullable<PhaseResult["pgRows"]>;
+        return `| ${p.id} | ${int(r.total)} | ${r.perOp.toFixed(3)} | ${(r.perStatusUpdate * 100).toFixed(2)}% | ${Object.entries(
+          r.byTable,
+        )
+          .filter(([, v]) => v > 0)
+          .map(([k, v]) => `${k} ${int(v)}`)
+          .join(", ")}${r.exact ? "" : " (counters may be incomplete)"} |`;
+      }),
+    "",
+    "## Write-behind (C): flush lag and backlog",
+    "",
+    `Flush interval ${String(result.options.flushIntervalMs)} ms; \`syncStatus().oldestDirtyAgeMs\` (HTTP: \`GET /v1/admin/sync\`) sampled every 250 ms.`,
+    "",
+    "| phase | samples | p50 | p99 | max | backlog max (channels) | backlog at end |",
+    "|---|--:|--:|--:|--:|--:|--:|",
+    ...result.phases
+      .filter((p) => p.flushLag !== undefined)
+      .map((p) => {
+        const l = p.flushLag as NonNullable<PhaseResult["flushLag"]>;
+        return `| ${p.id} | ${l.samples} | ${(l.p50Ms / 1000).toFixed(2)} s | ${(l.p99Ms / 1000).toFixed(2)} s | ${(l.maxMs / 1000).toFixed(2)} s | ${int(l.maxDirty)} | ${int(l.endDirty)} |`;
+      }),
+    "",
+    `Redis memory per member state (C, \`MEMORY USAGE\` over its keys after setup, no messages yet): ${
+      result.redisBytesPerMember === undefined ? "–" : `${int(result.redisBytesPerMember)} bytes`
+    }.`,
+    "",
+    `## Where the time goes (CPU, in cores of the machine's ${m.cpus})`,
+    "",
+    `The load generator itself costs ${result.generatorUsPerOp.toFixed(2)} µs per operation (part of "bench process").`,
+    "",
+    "| phase | bench process (load gen + in-process library) | Redis | PostgreSQL | HTTP server | other processes |",
+    "|---|--:|--:|--:|--:|--:|",
+    ...result.phases.map(
+      (p) =>
+        `| ${p.id} | ${cores(p.cpu.benchProcessCores)} | ${cores(p.cpu.redisCores)} | ${cores(p.cpu.postgresCores)} | ${cores(p.cpu.serverCores)} | ${cores(p.cpu.otherCores)} |`,
+    ),
+    "",
+    "![throughput and flush lag over time](chart.svg)",
+    "",
+    "## Workload",
+    "",
+    `${int(result.topology.channels)} channels (${Object.entries(result.topology.channelsBySize)
+      .map(([k, v]) => `${k} ${int(v)}`)
+      .join(", ")}), ${int(result.topology.users)} users, ${int(result.topology.memberships)} memberships ` +
+      `(the busiest user is in ${int(result.topology.maxChannelsPerUser)} channels). Operations done per phase:`,
+    "",
+    ...result.phases.map(
+      (p) =>
+        `- ${p.id}: ${Object.entries(p.opsByKind)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([k, v]) => `${k} ${int(v)}`)
+          .join(", ")}${
+          errorCount(p) > 0
+            ? `; errors: ${Object.entries(p.errors)
+                .map(([k, v]) => `${k} ×${v}`)
+                .join(", ")}`
+            : ""
+        }`,
+    ),
+    "",
+    "Options:",
+    "",
+    "```json",
+    JSON.stringify(result.options, null, 2),
+    "```",
+    "",
+    "## Notes",
+    "",
+    "- B is readstate with its worker off: the same scripts, which still record dirty marks (nobody clears them).",
+    "- A runs each operation as one PL/pgSQL function call (one round trip, one transaction, `synchronous_commit` as configured) through a named prepared statement; its setup is a bulk insert.",
+    "- `/v1/batch` takes writes only (join/leave/post/read/unread), so the batch phase sends the workload's posts and reads.",
+    "- Status updates are ADR-02's unit: a post to an M-member channel counts M, a read or unread counts 1; probe posts are not counted.",
+    '- Redis and PostgreSQL are shared with whatever else runs on the machine; "other processes" above shows that competition.',
+    ...result.notes.map((n) => `- ${n}`),
+    "",
+  );
+  return out.join("\n");
+}
+
+function fmtRatio(v: number | undefined, digits: number): string {
+  return v === undefined ? "–" : `${v.toFixed(digits)}×`;
 }
