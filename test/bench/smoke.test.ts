@@ -1,0 +1,82 @@
+// The benchmark must not rot: a few seconds of it with tiny sizes, every phase, checking only that
+// it completes and writes a report with the expected sections. Its numbers are never asserted.
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+let outDir: string | undefined;
+
+afterAll(async () => {
+  if (outDir !== undefined) await rm(outDir, { recursive: true, force: true });
+});
+
+function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "bench/run.ts", ...args], {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("npm run bench (smoke)", () => {
+  it("runs A, B, C in process and C over HTTP, and writes the report, chart and JSON", async () => {
+    outDir = await mkdtemp(path.join(os.tmpdir(), "readstate-bench-smoke-"));
+    const { code, stdout, stderr } = await runBench([
+      "--duration=2",
+      "--http-duration=2",
+      "--channels=40",
+      "--users=120",
+      "--huge=1",
+      "--huge-size=100",
+      "--large-size=50",
+      "--concurrency=16",
+      "--http-connections=4",
+      "--batch-size=20",
+      "--batch-connections=2",
+      `--out=${outDir}`,
+      "--json",
+    ]);
+    expect(code, stderr).toBe(0);
+
+    const result = JSON.parse(stdout) as { phases: { id: string }[]; targets: { name: string }[] };
+    expect(result.phases.map((p) => p.id)).toEqual(["A", "B", "C", "C-http", "C-batch"]);
+    expect(result.targets.length).toBeGreaterThan(5);
+
+    const report = await readFile(path.join(outDir, "report.md"), "utf8");
+    for (const section of [
+      "## Quick stats",
+      "## Targets (issue 4)",
+      "## Latency per operation type",
+      "## Fan-out: post latency by channel size",
+      "## PostgreSQL rows written",
+      "## Write-behind (C): flush lag and backlog",
+      "## Where the time goes",
+    ]) {
+      expect(report).toContain(section);
+    }
+    const chart = await readFile(path.join(outDir, "chart.svg"), "utf8");
+    expect(chart.startsWith("<svg")).toBe(true);
+    expect(chart.trimEnd().endsWith("</svg>")).toBe(true);
+  }, 180_000);
+
+  it("rejects an unknown flag with the usage text", async () => {
+    const { code, stderr } = await runBench(["--no-such-flag"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("unknown flag --no-such-flag");
+    expect(stderr).toContain("--only A,B,C");
+  });
+});
