@@ -59,9 +59,9 @@ export interface BenchOptions {
 export const DEFAULT_OPTIONS: BenchOptions = {
   scenario: "mixed",
   seed: 42,
-  durationSec: 20,
-  httpDurationSec: 12,
-  channels: 3000,
+  durationSec: 15,
+  httpDurationSec: 10,
+  channels: 2500,
   users: 10_000,
   hugeChannels: 2,
   hugeSize: 10_000,
