@@ -53,7 +53,7 @@ export class PostgresProbe {
   }
 
   async version(): Promise<string> {
-    const result = await this.pool.query<{ v: string }>("SHOW server_version");
+    const result = await this.pool.query<{ v: string }>("SELECT current_setting('server_version') AS v");
     return result.rows[0]?.v ?? "unknown";
   }
 
