@@ -3,10 +3,15 @@
 import type { Logger } from "pino";
 import type { Engine } from "../engine.js";
 
-export function stopOnSignals(log: Logger, shutdown: () => Promise<void>): void {
+export function stopOnSignals(
+  log: Logger,
+  options: { forceOnSecondSignal: boolean },
+  shutdown: () => Promise<void>,
+): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
+      if (!options.forceOnSecondSignal) return;
       log.warn({ signal }, "second signal while stopping: exiting without waiting");
       process.exit(1);
     }

@@ -2,8 +2,9 @@
 // one process. This is what `npm start` runs.
 import { isIP } from "node:net";
 import { resolveServerConfig } from "../config.js";
-import { createReadState } from "../engine.js";
-import { build } from "../http/app.js";
+import { createReadState, type Engine } from "../engine.js";
+import { build, type ReadStateApp } from "../http/app.js";
+import { clusterChildIndex, runClusterPrimary } from "./cluster.js";
 import { logEngineEvents, stopOnSignals } from "./lifecycle.js";
 import { createLogger } from "./logger.js";
 import {
@@ -36,6 +37,12 @@ const FLAGS: FlagSpecs = {
   ...WORKER_FLAGS,
   "no-worker": { type: "boolean", description: "serve HTTP only; run `readstate worker` elsewhere" },
   insecure: { type: "boolean", description: "allow a non-loopback --host without a token" },
+  processes: {
+    type: "string",
+    env: "READSTATE_HTTP_PROCESSES",
+    placeholder: "n",
+    description: "HTTP processes sharing the port (default 1); process #0 also runs the worker",
+  },
   "log-requests": {
     type: "boolean",
     env: "READSTATE_LOG_REQUESTS",
@@ -73,21 +80,45 @@ export const serve = {
       );
     }
     const log = createLogger(values["log-level"], env);
+    const processes = processCount(values.processes, env);
+    const childIndex = clusterChildIndex(env);
+    if (processes > 1 && childIndex === undefined) {
+      await runClusterPrimary(config, processes, log);
+      return "running";
+    }
+    if (childIndex !== undefined) {
+      // The primary migrated; one write-behind worker per host is enough (more would only share the load).
+      config.migrate = false;
+      config.worker = config.worker && childIndex === 0;
+    }
     const logRequests = Boolean(values["log-requests"]) || env.READSTATE_LOG_REQUESTS === "1";
 
-    const engine = await createReadState(config);
-    logEngineEvents(log, engine.events);
-    const app = build({ engine, apiToken: config.apiToken, logger: log, logRequests });
-    try {
+    let engine: Engine | undefined;
+    let app: ReadStateApp | undefined;
+    // Signals are handled from the start: a SIGTERM while connecting still ends in a clean stop.
+    // A cluster child hears Ctrl-C from the terminal and SIGTERM from its primary: not a second signal.
+    const starting = (async () => {
+      engine = await createReadState(config);
+      logEngineEvents(log, engine.events);
+      app = build({ engine, apiToken: config.apiToken, logger: log, logRequests });
       await app.listen({ host: config.host, port: config.port });
+    })();
+    stopOnSignals(log, { forceOnSecondSignal: childIndex === undefined }, async () => {
+      await starting.catch(() => {});
+      // close() stops accepting, waits for in-flight requests, then the engine flushes and disconnects.
+      await app?.close();
+      await engine?.close();
+    });
+    try {
+      await starting;
     } catch (err) {
-      await app.close();
-      await engine.close();
+      await app?.close();
+      await engine?.close().catch(() => {});
       throw err;
     }
     log.info(
       {
-        addresses: app.addresses(),
+        addresses: app?.addresses(),
         worker: config.worker,
         schema: config.schema,
         prefix: config.keyPrefix,
@@ -95,14 +126,21 @@ export const serve = {
       },
       "readstate serving",
     );
-    stopOnSignals(log, async () => {
-      // close() stops accepting, waits for in-flight requests, then the engine flushes and disconnects.
-      await app.close();
-      await engine.close();
-    });
     return "running";
   },
 };
+
+function processCount(flag: string | boolean | undefined, env: NodeJS.ProcessEnv): number {
+  const raw = typeof flag === "string" ? flag : env.READSTATE_HTTP_PROCESSES;
+  if (raw === undefined || raw === "") return 1;
+  const count = Number(raw);
+  if (!Number.isInteger(count) || count < 1 || count > 256) {
+    throw new UsageError(
+      `--processes / READSTATE_HTTP_PROCESSES must be a whole number from 1 to 256, got ${raw}`,
+    );
+  }
+  return count;
+}
 
 export function isLoopback(host: string): boolean {
   if (host === "localhost") return true;

@@ -45,7 +45,7 @@ export const worker = {
       { schema: config.schema, prefix: config.keyPrefix, flushIntervalMs: config.flushIntervalMs },
       "readstate worker running",
     );
-    stopOnSignals(log, () => engine.close());
+    stopOnSignals(log, { forceOnSecondSignal: true }, () => engine.close());
     return "running";
   },
 };

@@ -92,4 +92,34 @@ describe("readstate serve", () => {
     second.child.kill("SIGTERM");
     expect((await second.exited).code).toBe(0);
   });
+
+  it("--processes 2 serves one port from two processes and stops them all on SIGTERM with exit 0", async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const running = startCli([
+      "serve",
+      "--processes",
+      "2",
+      "--port",
+      String(port),
+      "--prefix",
+      space.keyPrefix,
+      "--schema",
+      space.schema,
+    ]);
+    await waitReady(running, `${base}/readyz`);
+    expect((await api(base, "PUT", "/v1/channels/k1/members/ann")).status).toBe(200);
+    for (let i = 1; i <= 10; i++) {
+      // Whichever process a connection lands on, every answer reflects every earlier write.
+      const post = await api(base, "POST", "/v1/channels/k1/messages", {
+        messageId: `m${i}`,
+        senderId: "bob",
+      });
+      expect(post.body.seq).toBe(i);
+      expect((await api(base, "GET", "/v1/channels/k1/members/ann")).body.unread).toBe(i);
+    }
+    running.child.kill("SIGTERM");
+    const stopped = await running.exited;
+    expect(stopped.code, stopped.stdout + stopped.stderr).toBe(0);
+  });
 });
