@@ -1,7 +1,6 @@
 // The write-behind worker: claim → one versioned bulk upsert per table in one transaction →
 // compare-and-clear. It never drops anything: on failure the claimed entries simply stay dirty.
 import { randomUUID } from "node:crypto";
-import type { ChannelChanges } from "../core/ports.js";
 import type { FlushReport } from "../core/types.js";
 import type { PostgresStore } from "../postgres/store.js";
 import type { ClaimedPartition, DirtyIndex } from "../redis/dirty.js";
@@ -19,6 +18,10 @@ export interface WorkerOptions {
 
 /** Channels read per partition per pass: a pass stays small even with a large backlog. */
 const SCAN_PER_PARTITION = 100;
+/** Partitions claimed concurrently and written in one transaction. */
+const CLAIM_GROUP = 32;
+/** A partition's share of a batch never drops below this many rows. */
+const MIN_CLAIM_ROWS = 50;
 
 export interface PassResult {
   rows: number;
@@ -94,38 +97,40 @@ export class FlushWorker {
     return result;
   }
 
-  /** One pass over every partition, in batches of at most batchRows rows. */
+  /**
+   * One pass over every dirty partition. Partitions are claimed CLAIM_GROUP at a time, concurrently,
+   * sharing the batch's row budget; each group is written in one transaction.
+   */
   private async pass(opts: { force: boolean; before: number }): Promise<PassResult> {
     const partitions = await this.dirty.scan(SCAN_PER_PARTITION, opts.before);
     let more = partitions.some((p) => p.channels.length === SCAN_PER_PARTITION);
     let rows = 0;
     let channels = 0;
-    let batch: ClaimedPartition[] = [];
-    let batchRows = 0;
-
-    for (const { partition, channels: dirty } of partitions) {
-      const changes = await this.dirty.claim(
-        partition,
-        dirty.map((d) => d.channelId),
-        {
-          workerId: this.workerId,
-          leaseMs: this.options.leaseMs ?? 30_000,
-          force: opts.force,
-          rowBudget: this.options.batchRows - batchRows,
-        },
+    for (let i = 0; i < partitions.length; i += CLAIM_GROUP) {
+      const group = partitions.slice(i, i + CLAIM_GROUP);
+      const { batchRows } = this.options;
+      const rowBudget = Math.max(Math.min(MIN_CLAIM_ROWS, batchRows), Math.floor(batchRows / group.length));
+      const claimed = await Promise.all(
+        group.map(async ({ partition, channels: dirty }) => {
+          const changes = await this.dirty.claim(
+            partition,
+            dirty.map((d) => d.channelId),
+            {
+              workerId: this.workerId,
+              leaseMs: this.options.leaseMs ?? 30_000,
+              force: opts.force,
+              rowBudget,
+            },
+          );
+          // Nothing claimed: another worker holds the lease (it flushes them), or they just got clean.
+          if (changes.length > 0 && (changes.length < dirty.length || changes.some((c) => !c.complete))) {
+            more = true;
+          }
+          return { partition, changes };
+        }),
       );
-      if (changes.length === 0) continue;
-      if (changes.length < dirty.length || changes.some((c) => !c.complete)) more = true;
-      batch.push({ partition, changes });
-      batchRows += changes.reduce((sum, c) => sum + rowCount(c), 0);
-      if (batchRows >= this.options.batchRows) {
-        rows += await this.write(batch);
-        channels += batch.reduce((sum, p) => sum + p.changes.length, 0);
-        batch = [];
-        batchRows = 0;
-      }
-    }
-    if (batch.length > 0) {
+      const batch = claimed.filter((p) => p.changes.length > 0);
+      if (batch.length === 0) continue;
       rows += await this.write(batch);
       channels += batch.reduce((sum, p) => sum + p.changes.length, 0);
     }
@@ -143,8 +148,4 @@ export class FlushWorker {
     this.options.onFlush?.(report);
     return rows;
   }
-}
-
-function rowCount(changes: ChannelChanges): number {
-  return 1 + changes.members.length + changes.messages.length;
 }
