@@ -1,9 +1,10 @@
 // The `serve` process end to end: start, write, SIGTERM (in-flight requests finish, everything is
 // flushed, exit 0), lose every Redis key, start again, and find every write (rebuilt from PostgreSQL).
+import { spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanup, testSpace, wipeRedis } from "../helpers/env.js";
 import { freePort } from "../helpers/net.js";
-import { startCli, waitReady } from "./run.js";
+import { ROOT, startCli, waitReady } from "./run.js";
 
 const space = testSpace("cli-serve");
 
@@ -121,5 +122,38 @@ describe("readstate serve", () => {
     running.child.kill("SIGTERM");
     const stopped = await running.exited;
     expect(stopped.code, stopped.stdout + stopped.stderr).toBe(0);
+  });
+
+  it("npm start passes SIGTERM on to the server (exec: no shell in between) and exits 0", async () => {
+    const port = await freePort();
+    const npm = spawn("npm", ["start", "--silent"], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        READSTATE_REDIS_PREFIX: space.keyPrefix,
+        READSTATE_PG_SCHEMA: space.schema,
+        READSTATE_LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    npm.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    npm.stderr.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => npm.on("exit", (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      if (ready?.status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    npm.kill("SIGTERM");
+    expect(await exited, output).toBe(0);
+    expect(output).toContain('"msg":"stopped"');
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
 });
