@@ -41,6 +41,11 @@ export interface HotStore {
   markRead(channelId: string, userId: string, messageId: string | undefined): Promise<RawMemberState>;
   markUnread(channelId: string, userId: string, messageId: string): Promise<RawMemberState>;
   memberState(channelId: string, userId: string): Promise<RawMemberState>;
+  /** One user's state in many channels in few round trips; a channel not cached comes back "not_loaded". */
+  memberStates(
+    userId: string,
+    channelIds: string[],
+  ): Promise<Map<string, RawMemberState | "not_loaded" | "not_a_member">>;
   channelInfo(channelId: string): Promise<Omit<ChannelInfo, "channelId">>;
   receipts(
     channelId: string,

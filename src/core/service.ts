@@ -84,18 +84,26 @@ export class ReadStateService {
       // An unknown user leaves no trace: remembering every probed ID would grow Redis without bound.
       if (channelIds.length > 0) await this.hot.completeUserChannels(userId, stored);
     }
-    const states = await Promise.all(
-      channelIds.map((channelId) =>
-        this.memberState(channelId, userId).catch((err) => {
-          // The list may name channels the user left or that were deleted.
-          if (err instanceof ReadStateError && err.code === "not_a_member") return null;
-          throw err;
-        }),
-      ),
-    );
-    const channels = states
-      .filter((s): s is MemberState => s !== null)
-      .sort((a, b) => compare(a.channelId, b.channelId));
+    const found = await this.hot.memberStates(userId, channelIds);
+    const missing = channelIds.filter((channelId) => found.get(channelId) === "not_loaded");
+    if (missing.length > 0) {
+      await Promise.all(missing.map((channelId) => this.load(channelId)));
+      for (const [channelId, state] of await this.hot.memberStates(userId, missing))
+        found.set(channelId, state);
+    }
+    const channels: MemberState[] = [];
+    for (const [channelId, state] of found) {
+      // The list may name channels the user left or that were deleted.
+      if (state === "not_a_member") continue;
+      if (state === "not_loaded") {
+        throw new ReadStateError(
+          "unavailable",
+          `channel ${channelId} expired again while it was being loaded`,
+        );
+      }
+      channels.push(memberState(channelId, userId, state));
+    }
+    channels.sort((a, b) => compare(a.channelId, b.channelId));
     return {
       userId,
       unread: channels.reduce((sum, s) => sum + s.unread, 0),

@@ -15,6 +15,7 @@ const SCRIPTS = {
   mark_read: 12,
   mark_unread: 12,
   member_state: 11,
+  member_states: -1,
   channel_info: 11,
   receipts: 11,
   delete_channel: 12,

@@ -1,5 +1,6 @@
 // The hot store on Redis: each operation is one script call on the channel's keys.
 import { randomUUID } from "node:crypto";
+import { Cluster } from "ioredis";
 import { type ErrorCode, ReadStateError } from "../core/errors.js";
 import { ChannelNotLoaded, type ChannelSnapshot, type HotStore, type RawMemberState } from "../core/ports.js";
 import type { ChannelInfo, PostInput, Receipts } from "../core/types.js";
@@ -18,11 +19,15 @@ const LOAD_CHUNK = 1000;
 /** Staging keys of a loader that died vanish after this. */
 const STAGING_TTL_MS = 60_000;
 
+/** Channels per member_states call on a single Redis. */
+const STATES_CHUNK = 100;
+
 /** "" marks a user's channel list as merged with PostgreSQL's (IDs are never empty). */
 const COMPLETE_MARK = "";
 
 export class RedisStore implements HotStore {
   readonly keys: Keys;
+  private readonly clustered: boolean;
 
   constructor(
     readonly redis: RedisClient,
@@ -31,6 +36,7 @@ export class RedisStore implements HotStore {
     private readonly onError: (err: Error) => void = () => {},
   ) {
     this.keys = new Keys(keyPrefix);
+    this.clustered = redis instanceof Cluster;
   }
 
   async join(channelId: string, userId: string): Promise<{ joined: boolean; state: RawMemberState }> {
@@ -69,6 +75,31 @@ export class RedisStore implements HotStore {
 
   async memberState(channelId: string, userId: string): Promise<RawMemberState> {
     return toMemberState(await this.script(channelId, "rs_member_state", false, channelId, userId));
+  }
+
+  async memberStates(
+    userId: string,
+    channelIds: string[],
+  ): Promise<Map<string, RawMemberState | "not_loaded" | "not_a_member">> {
+    const states = new Map<string, RawMemberState | "not_loaded" | "not_a_member">();
+    await Promise.all(
+      this.statesGroups(channelIds).map(async (group) => {
+        const keys = group.flatMap((channelId) => this.keys.channel(channelId));
+        const reply = (await this.call(() =>
+          this.redis.rs_member_states(keys.length, ...keys, userId, ...group),
+        )) as unknown[];
+        group.forEach((channelId, i) => {
+          const status = reply[i * 7] as string;
+          states.set(
+            channelId,
+            status === "ok"
+              ? toMemberState(reply.slice(i * 7 + 1, i * 7 + 7))
+              : (status as "not_loaded" | "not_a_member"),
+          );
+        });
+      }),
+    );
+    return states;
   }
 
   async channelInfo(channelId: string): Promise<Omit<ChannelInfo, "channelId">> {
@@ -172,6 +203,21 @@ export class RedisStore implements HotStore {
 
   async completeUserChannels(userId: string, channelIds: string[]): Promise<void> {
     await this.call(() => this.redis.sadd(this.keys.userChannels(userId), COMPLETE_MARK, ...channelIds));
+  }
+
+  /**
+   * Channels that one member_states call may read together: on a single Redis any of them (in
+   * chunks, so no call runs long); on Cluster only those sharing a hash tag (partition).
+   */
+  private statesGroups(channelIds: string[]): string[][] {
+    const groups = new Map<string | number, string[]>();
+    channelIds.forEach((channelId, i) => {
+      const group = this.clustered ? this.keys.partitionOf(channelId) : Math.floor(i / STATES_CHUNK);
+      const list = groups.get(group);
+      if (list) list.push(channelId);
+      else groups.set(group, [channelId]);
+    });
+    return [...groups.values()];
   }
 
   /** The channel's keys plus, for writing scripts, its partition's dirty index. */

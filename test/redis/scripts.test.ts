@@ -288,3 +288,37 @@ describe("claim / clear", () => {
     expect(claimed[9]).toBe(2);
   });
 });
+
+describe("member_states", () => {
+  it("answers for many channels at once: ok, not_a_member or not_loaded each", async () => {
+    await load("ms-a");
+    await load("ms-b");
+    await redis.rs_join(...writeKeys("ms-a"), "ms-a", "u1");
+    await redis.rs_post(...writeKeys("ms-a"), "ms-a", "m1", "u2", "0", "u1");
+    const channelIds = ["ms-a", "ms-b", "ms-missing"];
+    const k = channelIds.flatMap((c) => keys.channel(c));
+    expect(await redis.rs_member_states(k.length, ...k, "u1", ...channelIds)).toEqual([
+      "ok",
+      0,
+      1,
+      1,
+      1,
+      "",
+      "",
+      "not_a_member",
+      0,
+      0,
+      0,
+      0,
+      "",
+      "",
+      "not_loaded",
+      0,
+      0,
+      0,
+      0,
+      "",
+      "",
+    ]);
+  });
+});
