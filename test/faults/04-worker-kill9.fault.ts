@@ -81,7 +81,7 @@ test("worker kill -9 mid-flush, another started: nothing lost", async () => {
     notes: `${killsMidFlush}/${kills} kills landed mid-flush (its transaction waiting on a held lock); a new worker's first flush came ${takeoverMs.join(", ") || "-"} ms after the kill; recovery = last kill to backlog drained by the new worker`,
     passed: false,
   };
-  result.passed = problems.length === 0 && result.lost === 0;
+  result.passed = problems.length === 0 && result.lost === 0 && killsMidFlush === kills;
   writeResult(result);
 
   expect(killsMidFlush, stalls.join("\n")).toBe(kills);
