@@ -82,6 +82,10 @@ export interface ChannelChanges {
   claimedAtMs: number;
   /** Every dirty entry fit in the claim's row budget. */
   complete: boolean;
+  /** Version of the last change to the channel's own row (seq, last message, live, reset). */
+  rowVersion: number;
+  /** The channel's own row changed since it was last written; cursor moves alone leave it as is. */
+  rowDirty: boolean;
   /** readSeq null: the member left (written as a tombstone). */
   members: {
     userId: string;

@@ -95,37 +95,41 @@ export class PostgresStore implements ColdStore {
    * Rows are sorted so two workers lock them in the same order (no deadlock). Returns rows written.
    */
   async writeBatch(batch: ChannelChanges[]): Promise<number> {
-    const channels = [...batch].sort((a, b) => compare(a.channelId, b.channelId));
-    const members = channels.flatMap((c) =>
+    const sorted = [...batch].sort((a, b) => compare(a.channelId, b.channelId));
+    // A channel whose own row did not change (only cursors moved) keeps the row it has.
+    const channels = sorted.filter((c) => c.rowDirty || c.resetPending);
+    const members = sorted.flatMap((c) =>
       [...c.members]
         .sort((a, b) => compare(a.userId, b.userId))
         .map((m) => ({ channelId: c.channelId, ...m })),
     );
-    const messages = channels.flatMap((c) => c.messages.map((m) => ({ channelId: c.channelId, ...m })));
+    const messages = sorted.flatMap((c) => c.messages.map((m) => ({ channelId: c.channelId, ...m })));
     const resets = channels.filter((c) => c.resetPending);
 
     const client = await this.pool.connect();
     let rows = 0;
     try {
       await client.query("BEGIN");
-      const upserted = await client.query(
-        `INSERT INTO ${this.s}.channels (channel_id, seq, last_message_id, live, reset_version, version)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::bigint[], $6::bigint[])
-         ON CONFLICT (channel_id) DO UPDATE SET
-           seq = excluded.seq, last_message_id = excluded.last_message_id, live = excluded.live,
-           reset_version = GREATEST(channels.reset_version, excluded.reset_version),
-           version = excluded.version, updated_at = now()
-         WHERE channels.version < excluded.version`,
-        [
-          channels.map((c) => c.channelId),
-          channels.map((c) => c.seq),
-          channels.map((c) => c.lastMessageId),
-          channels.map((c) => c.live),
-          channels.map((c) => c.resetVersion),
-          channels.map((c) => c.version),
-        ],
-      );
-      rows += upserted.rowCount ?? 0;
+      if (channels.length > 0) {
+        const upserted = await client.query(
+          `INSERT INTO ${this.s}.channels (channel_id, seq, last_message_id, live, reset_version, version)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::bigint[], $6::bigint[])
+           ON CONFLICT (channel_id) DO UPDATE SET
+             seq = excluded.seq, last_message_id = excluded.last_message_id, live = excluded.live,
+             reset_version = GREATEST(channels.reset_version, excluded.reset_version),
+             version = excluded.version, updated_at = now()
+           WHERE channels.version < excluded.version`,
+          [
+            channels.map((c) => c.channelId),
+            channels.map((c) => c.seq),
+            channels.map((c) => c.lastMessageId),
+            channels.map((c) => c.live),
+            channels.map((c) => c.resetVersion),
+            channels.map((c) => c.rowVersion),
+          ],
+        );
+        rows += upserted.rowCount ?? 0;
+      }
 
       if (resets.length > 0) {
         for (const table of ["members", "messages"]) {

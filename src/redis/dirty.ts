@@ -118,6 +118,7 @@ export class DirtyIndex {
         Math.max(0, ...c.messages.map((m) => m.version)),
         c.resetPending ? c.resetVersion : "",
         c.complete ? "1" : "0",
+        c.rowDirty ? c.rowVersion : "",
       );
     }
     return (await this.redis.rs_clear(keys.length, ...keys, ...args)) as number;
@@ -139,6 +140,8 @@ function parseClaim(reply: (string | number)[]): ChannelChanges[] {
     const resetPending = next() === "1";
     const claimedAtMs = Number(next());
     const complete = next() === "1";
+    const rowVersion = Number(next());
+    const rowDirty = next() === "1";
     const members: ChannelChanges["members"] = [];
     for (let n = Number(next()); n > 0; n--) {
       const userId = next();
@@ -177,6 +180,8 @@ function parseClaim(reply: (string | number)[]): ChannelChanges[] {
       resetPending,
       claimedAtMs,
       complete,
+      rowVersion,
+      rowDirty,
       members,
       messages,
     });

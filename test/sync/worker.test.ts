@@ -73,6 +73,9 @@ describe("flush", () => {
       active: true,
     });
     expect((await rs.syncStatus()).dirty).toBe(0);
+    // Cursor moves alone rewrite the member rows, not the channel's.
+    await rs.markUnread("co", "bob", "m10");
+    expect(await rs.flush()).toEqual({ flushed: 1, remaining: 0 });
   });
 
   it("writes a leave as a tombstone and a delete as a reset", async () => {

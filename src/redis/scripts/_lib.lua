@@ -83,6 +83,12 @@ local function mark_dirty(k, dirty, channelId, now)
   end
 end
 
+-- Records that the channel's own row (seq, last message, live, reset) changed at version ver; the
+-- worker writes that row only when it did, not on every cursor move.
+local function touch_channel_row(k, ver)
+  redis.call('HSET', k.meta, 'cv', ver)
+end
+
 -- Moves userId's cursor and records the change for the worker.
 local function set_cursor(k, dirty, channelId, userId, readSeq, now)
   local ver = next_version(k)

@@ -11,5 +11,6 @@ if redis.call('HGET', k.meta, 'live') ~= '1' then return redis.error_reply('RS_N
 redis.call('DEL', k.cur, k.lra, k.msg, k.seqs, k.mn, k.all, k.alls, k.dmem, k.dmsg, k.mdat)
 local ver = next_version(k)
 redis.call('HSET', k.meta, 'seq', 0, 'lmid', '', 'live', 0, 'reset', ver)
+touch_channel_row(k, ver)
 mark_dirty(k, KEYS[12], channelId, now_ms())
 return 1

@@ -17,7 +17,10 @@ end
 local now = now_ms()
 local seq = channel_seq(k)
 local ver = next_version(k)
-redis.call('HSET', k.meta, 'live', 1)
+if redis.call('HGET', k.meta, 'live') ~= '1' then
+  redis.call('HSET', k.meta, 'live', 1)
+  touch_channel_row(k, ver)
+end
 redis.call('ZADD', k.cur, seq, userId)
 redis.call('HDEL', k.lra, userId)
 redis.call('ZADD', k.dmem, ver, userId)
