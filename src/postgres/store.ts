@@ -9,8 +9,25 @@ import type { ChannelChanges, ChannelSnapshot, ColdStore } from "../core/ports.j
  */
 export const VERSION_GAP_ON_LOAD = 1_000_000;
 
+/**
+ * Sessions that outlive their client must not hold locks: a worker killed mid-flush would leave its
+ * transaction's row locks in place, and the next worker would wait on them. PostgreSQL checks that
+ * the client is still there while a statement runs, and ends a transaction left idle.
+ */
+const SESSION_SETTINGS =
+  "-c client_connection_check_interval=1000 -c idle_in_transaction_session_timeout=10000";
+
+/** A flush statement waiting longer than this is cancelled and the batch retried (nothing is lost). */
+const FLUSH_STATEMENT_TIMEOUT_MS = 30_000;
+
 export function createPool(databaseUrl: string, max = 10): pg.Pool {
-  return new pg.Pool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 5000 });
+  return new pg.Pool({
+    connectionString: databaseUrl,
+    max,
+    connectionTimeoutMillis: 5000,
+    keepAlive: true,
+    options: SESSION_SETTINGS,
+  });
 }
 
 export class PostgresStore implements ColdStore {
@@ -109,7 +126,7 @@ export class PostgresStore implements ColdStore {
     const client = await this.pool.connect();
     let rows = 0;
     try {
-      await client.query("BEGIN");
+      await client.query(`BEGIN; SET LOCAL statement_timeout = ${FLUSH_STATEMENT_TIMEOUT_MS}`);
       if (channels.length > 0) {
         const upserted = await client.query(
           `INSERT INTO ${this.s}.channels (channel_id, seq, last_message_id, live, reset_version, version)

@@ -10,7 +10,11 @@ export interface WorkerOptions {
   intervalMs: number;
   /** Rows at most in one transaction. */
   batchRows: number;
-  /** A partition lease outlives a stuck worker by this much; then another may claim it. */
+  /**
+   * How long a claim keeps other workers off a partition. Short, so that a dead worker's partitions
+   * are taken over within the 10 s durability window; a slow pass outliving it is only duplicate
+   * work (the version guard keeps it safe).
+   */
   leaseMs?: number;
   onFlush?: (report: FlushReport) => void;
   onError?: (err: Error) => void;
@@ -18,6 +22,7 @@ export interface WorkerOptions {
 
 /** Channels read per partition per pass: a pass stays small even with a large backlog. */
 const SCAN_PER_PARTITION = 100;
+const DEFAULT_LEASE_MS = 3000;
 /** Partitions claimed concurrently and written in one transaction. */
 const CLAIM_GROUP = 32;
 /** A partition's share of a batch never drops below this many rows. */
@@ -117,7 +122,7 @@ export class FlushWorker {
             dirty.map((d) => d.channelId),
             {
               workerId: this.workerId,
-              leaseMs: this.options.leaseMs ?? 30_000,
+              leaseMs: this.options.leaseMs ?? DEFAULT_LEASE_MS,
               force: opts.force,
               rowBudget,
             },
