@@ -16,6 +16,8 @@ const SCRIPT_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
 
 /** Rows sent per command while staging a cache load: keeps every command small. */
 const LOAD_CHUNK = 1000;
+/** How long the absence of a channel (never created, or deleted) stays cached. */
+const ABSENT_TTL_MS = 60_000;
 /** Staging keys of a loader that died vanish after this. */
 const STAGING_TTL_MS = 60_000;
 
@@ -186,7 +188,9 @@ export class RedisStore implements HotStore {
         snapshot.version,
         snapshot.live ? "1" : "0",
         snapshot.resetVersion,
-        this.cacheTtlMs,
+        // Caching that a channel does not exist saves PostgreSQL a query per call, but callers naming
+        // random channels must not fill Redis for a day.
+        snapshot.live ? this.cacheTtlMs : Math.min(this.cacheTtlMs, ABSENT_TTL_MS),
       );
     });
   }

@@ -202,3 +202,15 @@ async function waitForRedis(port: number): Promise<void> {
   }
   throw new Error(`redis-server on ${port} did not start`);
 }
+
+describe("absent channels", () => {
+  it("are cached for a minute at most, so random names cannot fill Redis", async () => {
+    await expect(rs.channelInfo("never-made")).rejects.toMatchObject({ code: "not_found" });
+    const redis = new Redis(space.redisUrl);
+    const [meta] = await redis.keys(`${space.keyPrefix}:*:c:never-made:meta`);
+    const ttl = await redis.pttl(meta as string);
+    redis.disconnect();
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+});
