@@ -19,6 +19,8 @@ import { validatorCompiler } from "./validation.js";
 /** API.md: bodies over 1 MiB are refused with 413. */
 export const BODY_LIMIT = 1024 * 1024;
 
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 export interface BuildOptions {
   engine: Engine;
   /** When set, every /v1/** request needs `Authorization: Bearer <apiToken>`. */
@@ -43,9 +45,13 @@ export function build(options: BuildOptions): ReadStateApp {
     bodyLimit: BODY_LIMIT,
     // Long IDs must reach validation (400) instead of the router's 404 for over-long parameters.
     routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: true },
-    // Callers (or a proxy) may pass their own request id so logs line up across services.
-    requestIdHeader: "x-request-id",
-    genReqId: () => randomUUID(),
+    // Callers (or a proxy) may pass their own request id so logs line up across services; one that
+    // is not a short token is replaced, so a header cannot flood or forge log lines.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const passed = request.headers["x-request-id"];
+      return typeof passed === "string" && REQUEST_ID.test(passed) ? passed : randomUUID();
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = createMetrics(engine, (err) =>

@@ -291,5 +291,7 @@ describe("errors in the contract's shape", () => {
     expect(generated.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
     const passed = await req("GET", "/healthz", undefined, { "x-request-id": "trace-123" });
     expect(passed.headers["x-request-id"]).toBe("trace-123");
+    const forged = await req("GET", "/healthz", undefined, { "x-request-id": `a b ${"x".repeat(300)}` });
+    expect(forged.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
