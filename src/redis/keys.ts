@@ -28,17 +28,35 @@ export type ChannelKeyName = (typeof CHANNEL_KEY_NAMES)[number];
 /** Keys that hold a clean channel's cached state; they share one expiry time. */
 export const CACHED_KEY_COUNT = 8;
 
+/** Channel key lists kept ready: building 11 strings per call was a visible share of each operation. */
+const KEY_CACHE_SIZE = 50_000;
+
 export class Keys {
+  private readonly channelKeys = new Map<string, readonly string[]>();
+
   constructor(readonly prefix: string) {}
 
   partitionOf(channelId: string): number {
     return fnv1a(channelId) % PARTITIONS;
   }
 
+  /** The channel's keys in CHANNEL_KEY_NAMES order, then its partition's dirty index. */
+  channelWithDirty(channelId: string): readonly string[] {
+    let keys = this.channelKeys.get(channelId);
+    if (!keys) {
+      const partition = this.partitionOf(channelId);
+      const base = `${this.prefix}:{p${partition}}:c:${channelId}:`;
+      keys = [...CHANNEL_KEY_NAMES.map((name) => base + name), this.dirty(partition)];
+      // A plain bound, not an LRU: hot channels come back at once after a reset.
+      if (this.channelKeys.size >= KEY_CACHE_SIZE) this.channelKeys.clear();
+      this.channelKeys.set(channelId, keys);
+    }
+    return keys;
+  }
+
   /** The channel's keys in CHANNEL_KEY_NAMES order. */
   channel(channelId: string): string[] {
-    const base = `${this.prefix}:{p${this.partitionOf(channelId)}}:c:${channelId}:`;
-    return CHANNEL_KEY_NAMES.map((name) => base + name);
+    return this.channelWithDirty(channelId).slice(0, CHANNEL_KEY_NAMES.length);
   }
 
   /** Staging keys a cache load fills before one script moves them into place. */

@@ -225,10 +225,8 @@ export class RedisStore implements HotStore {
   }
 
   /** The channel's keys plus, for writing scripts, its partition's dirty index. */
-  private channelKeys(channelId: string, withDirty = false): string[] {
-    const keys = this.keys.channel(channelId);
-    if (withDirty) keys.push(this.keys.dirty(this.keys.partitionOf(channelId)));
-    return keys;
+  private channelKeys(channelId: string, withDirty = false): readonly string[] {
+    return withDirty ? this.keys.channelWithDirty(channelId) : this.keys.channel(channelId);
   }
 
   private script(

@@ -33,8 +33,11 @@ local function is_loaded(k)
   return redis.call('EXISTS', k.meta) == 1
 end
 
-local function channel_seq(k)
-  return tonumber(redis.call('HGET', k.meta, 'seq') or '0')
+-- The channelSeq, or nil when the channel is not loaded: one command for both questions.
+local function loaded_seq(k)
+  local seq = redis.call('HGET', k.meta, 'seq')
+  if seq then return tonumber(seq) end
+  return nil
 end
 
 -- Mentions of userId above readSeq: named mentions, plus @channel messages not sent by the user.
@@ -52,15 +55,15 @@ local function mentions_above(k, userId, readSeq)
 end
 
 -- The member state reply: { readSeq, channelSeq, unread, mentions, lastReadMessageId or '', lastReadAt or '' }.
-local function member_state(k, userId, readSeq)
-  local seq = channel_seq(k)
+-- lastReadAt is read unless the caller just wrote it.
+local function member_state(k, userId, readSeq, seq, lastReadAt)
   local unread = seq - readSeq
   if unread < 0 then unread = 0 end
   local lastId = ''
   if readSeq > 0 then lastId = redis.call('HGET', k.seqs, readSeq) or '' end
   local mentions = 0
   if unread > 0 then mentions = mentions_above(k, userId, readSeq) end
-  return { readSeq, seq, unread, mentions, lastId, redis.call('HGET', k.lra, userId) or '' }
+  return { readSeq, seq, unread, mentions, lastId, lastReadAt or redis.call('HGET', k.lra, userId) or '' }
 end
 
 local function read_seq(k, userId)

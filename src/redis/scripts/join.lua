@@ -5,17 +5,17 @@
 -- Returns { joined (1 new, 0 existing), member state… } | error RS_NOT_LOADED
 local k = channel_keys(0)
 local channelId, userId = ARGV[1], ARGV[2]
-if not is_loaded(k) then return redis.error_reply('RS_NOT_LOADED') end
+local seq = loaded_seq(k)
+if not seq then return redis.error_reply('RS_NOT_LOADED') end
 
 local readSeq = read_seq(k, userId)
 if readSeq then
-  local state = member_state(k, userId, readSeq)
+  local state = member_state(k, userId, readSeq, seq)
   table.insert(state, 1, 0)
   return state
 end
 
 local now = now_ms()
-local seq = channel_seq(k)
 local ver = next_version(k)
 if redis.call('HGET', k.meta, 'live') ~= '1' then
   redis.call('HSET', k.meta, 'live', 1)
@@ -25,6 +25,6 @@ redis.call('ZADD', k.cur, seq, userId)
 redis.call('HDEL', k.lra, userId)
 redis.call('ZADD', k.dmem, ver, userId)
 mark_dirty(k, KEYS[12], channelId, now)
-local state = member_state(k, userId, seq)
+local state = member_state(k, userId, seq, seq, '')
 table.insert(state, 1, 1)
 return state

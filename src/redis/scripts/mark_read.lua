@@ -5,20 +5,22 @@
 -- Returns member state | error RS_NOT_LOADED, RS_NOT_A_MEMBER, RS_UNKNOWN_MESSAGE
 local k = channel_keys(0)
 local channelId, userId, messageId = ARGV[1], ARGV[2], ARGV[3]
-if not is_loaded(k) then return redis.error_reply('RS_NOT_LOADED') end
+local seq = loaded_seq(k)
+if not seq then return redis.error_reply('RS_NOT_LOADED') end
 local readSeq = read_seq(k, userId)
 if not readSeq then return redis.error_reply('RS_NOT_A_MEMBER') end
 
 local target
 if messageId == '' then
-  target = channel_seq(k)
+  target = seq
 else
   target = tonumber(redis.call('HGET', k.msg, messageId))
   if not target then return redis.error_reply('RS_UNKNOWN_MESSAGE') end
 end
 
 if target > readSeq then
-  set_cursor(k, KEYS[12], channelId, userId, target, now_ms())
-  readSeq = target
+  local now = now_ms()
+  set_cursor(k, KEYS[12], channelId, userId, target, now)
+  return member_state(k, userId, target, seq, now)
 end
-return member_state(k, userId, readSeq)
+return member_state(k, userId, readSeq, seq)

@@ -9,11 +9,12 @@ local reply = {}
 for i = 2, #ARGV do
   local k = channel_keys((i - 2) * 11)
   local status, state = 'ok', { 0, 0, 0, 0, '', '' }
-  if not is_loaded(k) then
+  local seq = loaded_seq(k)
+  if not seq then
     status = 'not_loaded'
   else
     local readSeq = read_seq(k, userId)
-    if readSeq then state = member_state(k, userId, readSeq) else status = 'not_a_member' end
+    if readSeq then state = member_state(k, userId, readSeq, seq) else status = 'not_a_member' end
   end
   table.insert(reply, status)
   for _, v in ipairs(state) do table.insert(reply, v) end
