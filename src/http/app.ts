@@ -6,7 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyServerOptions, LogControll
 import type { Engine } from "../engine.js";
 import { bearerAuth } from "./auth.js";
 import type { App, RouteDeps } from "./context.js";
-import { errorHandler, notFoundHandler } from "./errors.js";
+import { errorHandler, errorReply, notFoundHandler } from "./errors.js";
 import { createMetrics, type HttpMetrics } from "./metrics.js";
 import { OpenApiCollector } from "./openapi.js";
 import { adminRoutes } from "./routes/admin.js";
@@ -43,8 +43,11 @@ export function build(options: BuildOptions): ReadStateApp {
     ...loggerOptions(options.logger),
     logController: new LogController({ disableRequestLogging: !options.logRequests }),
     bodyLimit: BODY_LIMIT,
-    // Long IDs must reach validation (400) instead of the router's 404 for over-long parameters.
-    routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: true },
+    // Long IDs must reach validation (400 in the contract's shape) instead of the router's own
+    // error: no parameter longer than Node's 16 KiB header limit can arrive anyway.
+    routerOptions: { maxParamLength: 16_384, ignoreTrailingSlash: true },
+    // Fastify's own 503 while closing is not in the contract's shape: the onRequest hook below answers.
+    return503OnClosing: false,
     // Callers (or a proxy) may pass their own request id so logs line up across services; one that
     // is not a short token is replaced, so a header cannot flood or forge log lines.
     requestIdHeader: false,
@@ -72,7 +75,16 @@ export function build(options: BuildOptions): ReadStateApp {
   // but a keep-alive connection whose request was in flight turns idle only after its response, and
   // would then hold shutdown until the client hangs up: keep closing idle connections until done.
   let idleSweeper: NodeJS.Timeout | undefined;
+  let closing = false;
+  app.addHook("onRequest", (_request, reply, done) => {
+    if (!closing) return done();
+    reply
+      .code(503)
+      .header("connection", "close")
+      .send(errorReply(503, "unavailable", "the server is shutting down; retry on another instance").body);
+  });
   app.addHook("preClose", (done) => {
+    closing = true;
     idleSweeper = setInterval(() => app.server.closeIdleConnections(), 50);
     idleSweeper.unref();
     done();
