@@ -4,8 +4,10 @@ import { Cluster } from "ioredis";
 import { type ErrorCode, ReadStateError } from "../core/errors.js";
 import { ChannelNotLoaded, type ChannelSnapshot, type HotStore, type RawMemberState } from "../core/ports.js";
 import type { ChannelInfo, PostInput, Receipts } from "../core/types.js";
+import { OperationBatcher } from "./batcher.js";
 import type { RedisClient } from "./connection.js";
 import { Keys } from "./keys.js";
+import type { OperationName } from "./scripts.js";
 
 /** Script error replies and the public errors they become (RS_NOT_LOADED is handled by the service). */
 const SCRIPT_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
@@ -30,6 +32,7 @@ const COMPLETE_MARK = "";
 export class RedisStore implements HotStore {
   readonly keys: Keys;
   private readonly clustered: boolean;
+  private readonly batcher: OperationBatcher;
 
   constructor(
     readonly redis: RedisClient,
@@ -39,23 +42,23 @@ export class RedisStore implements HotStore {
   ) {
     this.keys = new Keys(keyPrefix);
     this.clustered = redis instanceof Cluster;
+    this.batcher = new OperationBatcher(redis, this.clustered);
   }
 
   async join(channelId: string, userId: string): Promise<{ joined: boolean; state: RawMemberState }> {
-    const reply = (await this.script(channelId, "rs_join", true, channelId, userId)) as unknown[];
+    const reply = (await this.script(channelId, "join", channelId, userId)) as unknown[];
     return { joined: reply[0] === 1, state: toMemberState(reply.slice(1)) };
   }
 
   async leave(channelId: string, userId: string): Promise<void> {
-    await this.script(channelId, "rs_leave", true, channelId, userId);
+    await this.script(channelId, "leave", channelId, userId);
   }
 
   async post(channelId: string, message: PostInput): Promise<{ created: boolean; seq: number }> {
     const mentions = [...new Set(message.mentions ?? [])].join(",");
     const reply = (await this.script(
       channelId,
-      "rs_post",
-      true,
+      "post",
       channelId,
       message.messageId,
       message.senderId,
@@ -66,17 +69,15 @@ export class RedisStore implements HotStore {
   }
 
   async markRead(channelId: string, userId: string, messageId: string | undefined): Promise<RawMemberState> {
-    return toMemberState(
-      await this.script(channelId, "rs_mark_read", true, channelId, userId, messageId ?? ""),
-    );
+    return toMemberState(await this.script(channelId, "mark_read", channelId, userId, messageId ?? ""));
   }
 
   async markUnread(channelId: string, userId: string, messageId: string): Promise<RawMemberState> {
-    return toMemberState(await this.script(channelId, "rs_mark_unread", true, channelId, userId, messageId));
+    return toMemberState(await this.script(channelId, "mark_unread", channelId, userId, messageId));
   }
 
   async memberState(channelId: string, userId: string): Promise<RawMemberState> {
-    return toMemberState(await this.script(channelId, "rs_member_state", false, channelId, userId));
+    return toMemberState(await this.script(channelId, "member_state", channelId, userId));
   }
 
   async memberStates(
@@ -107,8 +108,7 @@ export class RedisStore implements HotStore {
   async channelInfo(channelId: string): Promise<Omit<ChannelInfo, "channelId">> {
     const [channelSeq, memberCount, lastMessageId] = (await this.script(
       channelId,
-      "rs_channel_info",
-      false,
+      "channel_info",
       channelId,
     )) as [number, number, string];
     return { channelSeq, memberCount, lastMessageId: lastMessageId || null };
@@ -120,15 +120,7 @@ export class RedisStore implements HotStore {
     limit: number,
     after: string,
   ): Promise<Omit<Receipts, "channelId" | "messageId">> {
-    const reply = (await this.script(
-      channelId,
-      "rs_receipts",
-      false,
-      channelId,
-      messageId,
-      limit,
-      after,
-    )) as unknown[];
+    const reply = (await this.script(channelId, "receipts", channelId, messageId, limit, after)) as unknown[];
     const readers: Receipts["readers"] = [];
     for (let i = 4; i < reply.length; i += 2) {
       readers.push({ userId: String(reply[i]), readSeq: Number(reply[i + 1]) });
@@ -143,7 +135,7 @@ export class RedisStore implements HotStore {
   }
 
   async deleteChannel(channelId: string): Promise<void> {
-    await this.script(channelId, "rs_delete_channel", true, channelId);
+    await this.script(channelId, "delete_channel", channelId);
   }
 
   async loadChannel(snapshot: ChannelSnapshot): Promise<void> {
@@ -181,7 +173,7 @@ export class RedisStore implements HotStore {
       const failed = results?.find(([err]) => err);
       if (failed?.[0]) throw failed[0];
       await this.redis.rs_load_channel(
-        ...this.channelKeys(channelId),
+        ...this.keys.channel(channelId),
         ...staging,
         snapshot.seq,
         snapshot.lastMessageId ?? "",
@@ -224,27 +216,12 @@ export class RedisStore implements HotStore {
     return [...groups.values()];
   }
 
-  /** The channel's keys plus, for writing scripts, its partition's dirty index. */
-  private channelKeys(channelId: string, withDirty = false): readonly string[] {
-    return withDirty ? this.keys.channelWithDirty(channelId) : this.keys.channel(channelId);
-  }
-
-  private script(
-    channelId: string,
-    name:
-      | "rs_join"
-      | "rs_leave"
-      | "rs_post"
-      | "rs_mark_read"
-      | "rs_mark_unread"
-      | "rs_delete_channel"
-      | "rs_member_state"
-      | "rs_channel_info"
-      | "rs_receipts",
-    writes: boolean,
-    ...args: (string | number)[]
-  ): Promise<unknown> {
-    return this.call(() => this.redis[name](...this.channelKeys(channelId, writes), ...args), channelId);
+  private script(channelId: string, name: OperationName, ...args: (string | number)[]): Promise<unknown> {
+    return this.call(
+      () =>
+        this.batcher.run(name, this.keys.channelWithDirty(channelId), this.keys.partitionOf(channelId), args),
+      channelId,
+    );
   }
 
   /** Maps script error replies to public errors, and any other failure to 503 `unavailable`. */

@@ -324,3 +324,27 @@ describe("member_states", () => {
     ]);
   });
 });
+
+describe("apply", () => {
+  it("runs many operations in order in one call, each with its own result or error", async () => {
+    await load("ap-a");
+    const k = [...writeKeys("ap-a"), ...writeKeys("ap-a"), ...writeKeys("ap-missing"), ...writeKeys("ap-a")];
+    const reply = await redis.rs_apply(
+      k.length,
+      ...k,
+      ...["join", 2, "ap-a", "u1"],
+      ...["post", 5, "ap-a", "m1", "u2", "0", "u1"],
+      ...["mark_read", 3, "ap-missing", "u1", ""],
+      ...["mark_read", 3, "ap-a", "u1", "nope"],
+    );
+    expect(reply).toEqual([
+      [1, [1, 0, 0, 0, 0, "", ""]],
+      [1, [1, 1]],
+      [0, "RS_NOT_LOADED"],
+      [0, "RS_UNKNOWN_MESSAGE"],
+    ]);
+    // The join ran before the post: the member sees the message unread, with its mention.
+    const state = (await redis.rs_member_state(...keys.channel("ap-a"), "ap-a", "u1")) as unknown[];
+    expect(state.slice(0, 4)).toEqual([0, 1, 1, 1]);
+  });
+});

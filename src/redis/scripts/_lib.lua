@@ -4,6 +4,10 @@
 -- A channel's keys come in the order of CHANNEL_KEY_NAMES (keys.ts), starting at KEYS[base + 1].
 -- Error replies are returned before any write: Redis does not roll back a script's earlier writes.
 
+-- The operations, one file each (join.lua, post.lua, …): OPS.<name>(k, dirty, a) returns the
+-- result, or nil and an error code. A script runs one of them (run_single) or many (apply.lua).
+local OPS = {}
+
 local function channel_keys(base)
   return {
     meta = KEYS[base + 1], cur = KEYS[base + 2], lra = KEYS[base + 3], msg = KEYS[base + 4],
@@ -18,9 +22,14 @@ local function cached_keys(k)
   return { k.meta, k.cur, k.lra, k.msg, k.seqs, k.mn, k.all, k.alls }
 end
 
+-- Redis freezes time while a script runs, so one TIME serves every operation of the call.
+local script_now
 local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if not script_now then
+    local t = redis.call('TIME')
+    script_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return script_now
 end
 
 -- Mention index entries sort by user, then seq: "userId|0000000000000042". '|' and '}' never occur
@@ -99,4 +108,12 @@ local function set_cursor(k, dirty, channelId, userId, readSeq, now)
   redis.call('HSET', k.lra, userId, now)
   redis.call('ZADD', k.dmem, ver, userId)
   mark_dirty(k, dirty, channelId, now)
+end
+
+-- The body of a single-operation script: KEYS are one channel's keys (then its dirty index), ARGV
+-- the operation's arguments.
+local function run_single(op)
+  local result, err = op(channel_keys(0), KEYS[12], ARGV)
+  if err then return redis.error_reply(err) end
+  return result
 end

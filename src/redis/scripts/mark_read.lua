@@ -1,26 +1,27 @@
 -- markRead: move userId's cursor forward to messageId, or to the newest message when messageId is
 -- empty. Reading an older message than the cursor changes nothing.
--- KEYS[1..11] the channel's keys, KEYS[12] the partition's dirty index
--- ARGV[1] channelId, ARGV[2] userId, ARGV[3] messageId or ''
--- Returns member state | error RS_NOT_LOADED, RS_NOT_A_MEMBER, RS_UNKNOWN_MESSAGE
-local k = channel_keys(0)
-local channelId, userId, messageId = ARGV[1], ARGV[2], ARGV[3]
-local seq = loaded_seq(k)
-if not seq then return redis.error_reply('RS_NOT_LOADED') end
-local readSeq = read_seq(k, userId)
-if not readSeq then return redis.error_reply('RS_NOT_A_MEMBER') end
+-- k: the channel's keys (from KEYS), dirty: its partition's dirty index (the KEY after them)
+-- a[1] channelId, a[2] userId, a[3] messageId or ''
+-- Returns member state | nil, error code RS_NOT_LOADED, RS_NOT_A_MEMBER, RS_UNKNOWN_MESSAGE
+OPS.mark_read = function(k, dirty, a)
+  local channelId, userId, messageId = a[1], a[2], a[3]
+  local seq = loaded_seq(k)
+  if not seq then return nil, 'RS_NOT_LOADED' end
+  local readSeq = read_seq(k, userId)
+  if not readSeq then return nil, 'RS_NOT_A_MEMBER' end
 
-local target
-if messageId == '' then
-  target = seq
-else
-  target = tonumber(redis.call('HGET', k.msg, messageId))
-  if not target then return redis.error_reply('RS_UNKNOWN_MESSAGE') end
-end
+  local target
+  if messageId == '' then
+    target = seq
+  else
+    target = tonumber(redis.call('HGET', k.msg, messageId))
+    if not target then return nil, 'RS_UNKNOWN_MESSAGE' end
+  end
 
-if target > readSeq then
-  local now = now_ms()
-  set_cursor(k, KEYS[12], channelId, userId, target, now)
-  return member_state(k, userId, target, seq, now)
+  if target > readSeq then
+    local now = now_ms()
+    set_cursor(k, dirty, channelId, userId, target, now)
+    return member_state(k, userId, target, seq, now)
+  end
+  return member_state(k, userId, readSeq, seq)
 end
-return member_state(k, userId, readSeq, seq)
