@@ -1,7 +1,7 @@
 // One Redis client (or Cluster client) per engine, with the scripts registered on it.
 import { Cluster, Redis } from "ioredis";
 import { ReadStateError } from "../core/errors.js";
-import { defineScripts, type ScriptClient } from "./scripts.js";
+import { DYNAMIC_KEY_SCRIPTS, defineScripts, type ScriptClient } from "./scripts.js";
 
 export type RedisClient = (Redis | Cluster) & ScriptClient;
 
@@ -30,7 +30,15 @@ export function connectRedis(url: string): RedisClient {
               host: u.hostname,
               port: Number(u.port || 6379),
             })),
-          { enableOfflineQueue: false, enableAutoPipelining: true, lazyConnect: true, redisOptions: options },
+          {
+            enableOfflineQueue: false,
+            enableAutoPipelining: true,
+            // Auto-pipelining routes a command by its first string argument; scripts whose key count
+            // comes first would be sent to the wrong node. They go alone, routed by their keys.
+            autoPipeliningIgnoredCommands: DYNAMIC_KEY_SCRIPTS,
+            lazyConnect: true,
+            redisOptions: options,
+          },
         )
       : new Redis(nodes[0] ?? "redis://127.0.0.1:6379", options);
   defineScripts(client);

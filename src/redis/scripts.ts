@@ -37,6 +37,11 @@ const SCRIPTS = {
 
 export type ScriptName = OperationName | keyof typeof SCRIPTS;
 
+/** Commands of the scripts called with their key count first. */
+export const DYNAMIC_KEY_SCRIPTS = Object.entries(SCRIPTS)
+  .filter(([, keys]) => keys < 0)
+  .map(([name]) => `rs_${name}`);
+
 type ScriptReply = unknown;
 /** Registered scripts, called as `client.rs_<name>(...keys, ...args)` (or with the key count first). */
 export type ScriptClient = {
