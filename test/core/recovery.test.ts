@@ -1,10 +1,5 @@
 // Cache misses and recovery: Redis loses its data after a flush, clean channels expire,
 // concurrent misses load once, and the engine refuses an evicting Redis.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReadStateService } from "../../src/core/service.js";
@@ -14,6 +9,7 @@ import { migrate } from "../../src/postgres/migrate.js";
 import { createPool, PostgresStore } from "../../src/postgres/store.js";
 import { connectRedis } from "../../src/redis/connection.js";
 import { RedisStore } from "../../src/redis/store.js";
+import { PrivateRedis } from "../faults/support/redis-server.js";
 import { cleanup, dropSchema, engineFor, queryPg, testSpace, wipeRedis } from "../helpers/env.js";
 
 const space = testSpace("recovery");
@@ -144,64 +140,17 @@ describe("migrations", () => {
 
 describe("eviction policy", () => {
   it("refuses a Redis that may evict dirty state, and says how to fix it", async () => {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), "rs-evict-"));
-    const server = spawn(
-      "redis-server",
-      [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        dir,
-        "--save",
-        "",
-        "--maxmemory-policy",
-        "allkeys-lru",
-      ],
-      { stdio: "ignore" },
-    );
+    const redis = new PrivateRedis({ maxmemoryPolicy: "allkeys-lru" });
     try {
-      await waitForRedis(port);
+      await redis.start();
       await expect(
-        createReadState({ ...space, redisUrl: `redis://127.0.0.1:${port}`, worker: false, migrate: false }),
+        createReadState({ ...space, redisUrl: redis.url, worker: false, migrate: false }),
       ).rejects.toThrow(/maxmemory-policy is allkeys-lru.*noeviction/);
     } finally {
-      server.kill("SIGKILL");
-      rmSync(dir, { recursive: true, force: true });
+      await redis.destroy();
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      srv.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
-async function waitForRedis(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null });
-    probe.on("error", () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return;
-    } catch {
-      probe.disconnect();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(`redis-server on ${port} did not start`);
-}
 
 describe("absent channels", () => {
   it("are cached for a minute at most, so random names cannot fill Redis", async () => {
