@@ -1,4 +1,5 @@
-// The hot store on Redis: each operation is one script call on the channel's keys.
+// The hot store on Redis: each operation is one atomic script on the channel's keys (operations of
+// one tick share a call, see batcher.ts).
 import { randomUUID } from "node:crypto";
 import { Cluster } from "ioredis";
 import { type ErrorCode, ReadStateError } from "../core/errors.js";
