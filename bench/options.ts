@@ -45,6 +45,8 @@ export interface BenchOptions {
   http: boolean;
   httpConnections: number;
   httpWorkers: number;
+  /** `serve --processes`: HTTP processes of the server under test. */
+  httpProcesses: number;
   batchSize: number;
   batchConnections: number;
   /** Posts per second, per probe channel (2 and hugeSize members), for the fan-out latency target. */
@@ -79,6 +81,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   http: true,
   httpConnections: 64,
   httpWorkers: 1,
+  httpProcesses: 1,
   batchSize: 250,
   batchConnections: 8,
   probeRate: 20,
@@ -116,6 +119,7 @@ const NUMBER_FLAGS: Record<string, NumberKey> = {
   "pg-pool": "pgPool",
   "http-connections": "httpConnections",
   "http-workers": "httpWorkers",
+  "http-processes": "httpProcesses",
   "batch-size": "batchSize",
   "batch-connections": "batchConnections",
   "probe-rate": "probeRate",
@@ -148,6 +152,7 @@ export const USAGE = `npm run bench -- [flags]
   --only A,B,C             implementations to run (default all)
   --http / --no-http       run C over HTTP too (default on)
   --http-connections N --http-workers N --batch-size N --batch-connections N
+  --http-processes N       HTTP processes of the server under test (serve --processes, default 1)
   --probe-rate N           posts/s into the 2- and 10,000-member probe channels
   --flush-interval-ms N    C's write-behind interval (default ${DEFAULT_OPTIONS.flushIntervalMs})
   --out DIR                where report.md, chart.svg and results.json go (default ${DEFAULT_OPTIONS.outDir})

@@ -33,6 +33,8 @@ export async function startServer(options: {
   databaseUrl: string;
   redisUrl: string;
   flushIntervalMs: number;
+  /** serve --processes: HTTP processes sharing the port. */
+  processes?: number;
 }): Promise<ServerHandle> {
   const port = await freePort();
   const child: ChildProcess = spawn(
@@ -50,6 +52,8 @@ export async function startServer(options: {
       options.schema,
       "--flush-interval-ms",
       String(options.flushIntervalMs),
+      "--processes",
+      String(options.processes ?? 1),
     ],
     {
       cwd: REPO_ROOT,

@@ -32,6 +32,7 @@ export async function runHttp(ctx: RunContext): Promise<PhaseResult[]> {
     databaseUrl: withApplicationName(options.databaseUrl, names.applicationName),
     redisUrl: options.redisUrl,
     flushIntervalMs: options.flushIntervalMs,
+    processes: options.httpProcesses,
   });
   const base = `http://127.0.0.1:${server.port}`;
   await setupOverHttp(base, ctx);
