@@ -149,7 +149,9 @@ export class FlushWorker {
       );
       const batch = claimed.filter((p) => p.changes.length > 0);
       if (batch.length === 0) return;
-      rows += await this.write(batch);
+      // Not `rows += await …`: that reads rows before the await, and lanes would overwrite each other.
+      const written = await this.write(batch);
+      rows += written;
       channels += batch.reduce((sum, p) => sum + p.changes.length, 0);
     });
     return { rows, channels, more };

@@ -164,6 +164,13 @@ describe("two workers at once", () => {
   });
 });
 
+describe("flush counts", () => {
+  it("reports every row written when batches run concurrently", async () => {
+    for (let c = 0; c < 80; c++) for (const u of ["a", "b", "c"]) await rs.join(`count-${c}`, u);
+    expect(await rs.flush()).toEqual({ flushed: 80 + 240, remaining: 0 });
+  });
+});
+
 describe("bounded batches", () => {
   it("splits a backlog larger than a batch into several transactions", async () => {
     const reports: number[] = [];
