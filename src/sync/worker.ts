@@ -45,7 +45,7 @@ export class FlushWorker {
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly stopSignal = new AbortController();
-  /** Flushes never overlap: the loop and flush() wait for each other. */
+  /** Passes never overlap: the loop and flush() wait for each other (a pass writes a few batches at once). */
   private lock: Promise<unknown> = Promise.resolve();
 
   constructor(
