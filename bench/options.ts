@@ -47,6 +47,8 @@ export interface BenchOptions {
   httpWorkers: number;
   /** `serve --processes`: HTTP processes of the server under test. */
   httpProcesses: number;
+  /** Run C's write-behind worker as its own process beside the HTTP server. */
+  separateWorker: boolean;
   batchSize: number;
   batchConnections: number;
   /** Posts per second, per probe channel (2 and hugeSize members), for the fan-out latency target. */
@@ -82,6 +84,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   httpConnections: 64,
   httpWorkers: 1,
   httpProcesses: 1,
+  separateWorker: false,
   batchSize: 250,
   batchConnections: 8,
   probeRate: 20,
@@ -153,6 +156,7 @@ export const USAGE = `npm run bench -- [flags]
   --http / --no-http       run C over HTTP too (default on)
   --http-connections N --http-workers N --batch-size N --batch-connections N
   --http-processes N       HTTP processes of the server under test (serve --processes, default 1)
+  --separate-worker        over HTTP, run the worker as its own process (serve --no-worker + worker)
   --probe-rate N           posts/s into the 2- and 10,000-member probe channels
   --flush-interval-ms N    C's write-behind interval (default ${DEFAULT_OPTIONS.flushIntervalMs})
   --out DIR                where report.md, chart.svg and results.json go (default ${DEFAULT_OPTIONS.outDir})
@@ -180,6 +184,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     if (name === "http") options.http = true;
     else if (name === "no-http") options.http = false;
     else if (name === "json") options.json = true;
+    else if (name === "separate-worker") options.separateWorker = true;
     else if (name === "help") throw new UsageError("");
     else if (name === "out") options.outDir = value();
     else if (name === "scenario") {

@@ -35,6 +35,8 @@ export async function startServer(options: {
   flushIntervalMs: number;
   /** serve --processes: HTTP processes sharing the port. */
   processes?: number;
+  /** Run the write-behind worker as its own process (`serve --no-worker` + `worker`). */
+  separateWorker?: boolean;
 }): Promise<ServerHandle> {
   const port = await freePort();
   const child: ChildProcess = spawn(
@@ -54,6 +56,7 @@ export async function startServer(options: {
       String(options.flushIntervalMs),
       "--processes",
       String(options.processes ?? 1),
+      ...(options.separateWorker ? ["--no-worker"] : []),
     ],
     {
       cwd: REPO_ROOT,
@@ -76,6 +79,7 @@ export async function startServer(options: {
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const worker = options.separateWorker ? startWorker(options, keep) : undefined;
   const handle: ServerHandle = {
     port,
     pid: child.pid ?? -1,
@@ -86,6 +90,8 @@ export async function startServer(options: {
       const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
       const code = await exited;
       clearTimeout(timer);
+      // The worker stops last: its SIGTERM flushes what the server's last requests left dirty.
+      if (worker) await worker.stop(timeoutMs);
       return code;
     },
   };
@@ -107,4 +113,54 @@ export async function startServer(options: {
   }
   await handle.stop(2000);
   throw new Error(`the HTTP server was not ready within 30 s:\n${handle.logTail()}`);
+}
+
+/** `readstate worker` as its own process, for --separate-worker. */
+function startWorker(
+  options: {
+    keyPrefix: string;
+    schema: string;
+    databaseUrl: string;
+    redisUrl: string;
+    flushIntervalMs: number;
+  },
+  keep: (data: Buffer) => void,
+): { stop(timeoutMs: number): Promise<void> } {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "src/cli/main.ts",
+      "worker",
+      "--prefix",
+      options.keyPrefix,
+      "--schema",
+      options.schema,
+      "--flush-interval-ms",
+      String(options.flushIntervalMs),
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: options.databaseUrl,
+        REDIS_URL: options.redisUrl,
+        READSTATE_LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    async stop(timeoutMs: number) {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }

@@ -33,6 +33,7 @@ export async function runHttp(ctx: RunContext): Promise<PhaseResult[]> {
     redisUrl: options.redisUrl,
     flushIntervalMs: options.flushIntervalMs,
     processes: options.httpProcesses,
+    separateWorker: options.separateWorker,
   });
   const base = `http://127.0.0.1:${server.port}`;
   await setupOverHttp(base, ctx);
