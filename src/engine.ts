@@ -50,7 +50,13 @@ export async function createReadState(options: Partial<ReadStateConfig> = {}): P
     );
     const cold = new PostgresStore(pool, config.schema);
     const service = new ReadStateService(hot, cold, (err) => events.emit("postgresError", err));
-    const dirty = new DirtyIndex(redis, hot.keys, config.cacheTtlMs);
+    // The worker talks to Redis on its own connection: on the shared one its few commands would
+    // queue behind every request's, and a saturated service would flush late.
+    const workerRedis = connectRedis(config.redisUrl);
+    workerRedis.on("error", (err: Error) => events.emit("redisError", err));
+    cleanup.push(async () => workerRedis.disconnect());
+    await openRedis(workerRedis, config.redisUrl);
+    const dirty = new DirtyIndex(workerRedis, hot.keys, config.cacheTtlMs);
     const worker = new FlushWorker(dirty, cold, {
       intervalMs: config.flushIntervalMs,
       batchRows: config.flushBatchRows,
