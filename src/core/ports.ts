@@ -21,7 +21,12 @@ export interface ChannelSnapshot {
   version: number;
   /** Version of the last delete; rows older than it belong to an earlier incarnation. */
   resetVersion: number;
-  members: { userId: string; readSeq: number; lastReadAtMs: number | null }[];
+  members: {
+    userId: string;
+    readSeq: number;
+    lastReadAtMs: number | null;
+    lastReadMessageId: string | null;
+  }[];
   messages: { messageId: string; seq: number; senderId: string; mentions: string[]; mentionAll: boolean }[];
 }
 

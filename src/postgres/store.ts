@@ -53,7 +53,8 @@ export class PostgresStore implements ColdStore {
       const row = channel.rows[0];
       const reset = Number(row?.reset_version ?? 0);
       const members = await client.query(
-        `SELECT user_id, read_seq, (extract(epoch FROM last_read_at) * 1000)::bigint AS last_read_ms
+        `SELECT user_id, read_seq, last_read_message_id,
+                (extract(epoch FROM last_read_at) * 1000)::bigint AS last_read_ms
            FROM ${this.s}.members WHERE channel_id = $1 AND active AND version > $2`,
         [channelId, reset],
       );
@@ -81,6 +82,7 @@ export class PostgresStore implements ColdStore {
           userId: m.user_id,
           readSeq: Number(m.read_seq),
           lastReadAtMs: m.last_read_ms === null ? null : Number(m.last_read_ms),
+          lastReadMessageId: m.last_read_message_id,
         })),
         messages: messages.rows.map((m) => ({
           messageId: m.message_id,

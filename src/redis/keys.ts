@@ -12,7 +12,7 @@ export const PARTITIONS = 256;
 export const CHANNEL_KEY_NAMES = [
   "meta", // hash: seq, lmid (last messageId), ver, live, reset, rf (reset flushed), ct (claim time)
   "cur", // zset: userId -> readSeq (the read cursors)
-  "lra", // hash: userId -> lastReadAt (ms)
+  "lra", // hash: userId -> "lastReadAt (ms)|lastReadMessageId", either part may be empty
   "msg", // hash: messageId -> seq
   "seqs", // hash: seq -> messageId
   "mn", // zset, all scores 0: "userId|<seq, 16 digits>" for every named mention

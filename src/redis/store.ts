@@ -148,9 +148,11 @@ export class RedisStore implements HotStore {
       const pipeline = this.redis.pipeline();
       for (const part of chunks(snapshot.members, LOAD_CHUNK)) {
         pipeline.zadd(cur as string, ...part.flatMap((m) => [m.readSeq, m.userId]));
-        const times = part.filter((m) => m.lastReadAtMs !== null);
-        if (times.length > 0)
-          pipeline.hset(lra as string, ...times.flatMap((m) => [m.userId, m.lastReadAtMs as number]));
+        // The last read as the scripts keep it: "lastReadAt|lastReadMessageId".
+        pipeline.hset(
+          lra as string,
+          ...part.flatMap((m) => [m.userId, `${m.lastReadAtMs ?? ""}|${m.lastReadMessageId ?? ""}`]),
+        );
       }
       for (const part of chunks(snapshot.messages, LOAD_CHUNK)) {
         pipeline.hset(msg as string, ...part.flatMap((m) => [m.messageId, m.seq]));

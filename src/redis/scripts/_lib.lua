@@ -63,16 +63,24 @@ local function mentions_above(k, userId, readSeq)
   return named + everyone - own
 end
 
+-- A member's last read, kept beside its cursor as "lastReadAt|lastReadMessageId" (either part may
+-- be empty): one read answers both, instead of a second lookup in the seq index.
+local function last_read(value)
+  if not value then return '', '' end
+  local bar = string.find(value, '|', 1, true)
+  if not bar then return value, '' end
+  return string.sub(value, 1, bar - 1), string.sub(value, bar + 1)
+end
+
 -- The member state reply: { readSeq, channelSeq, unread, mentions, lastReadMessageId or '', lastReadAt or '' }.
--- lastReadAt is read unless the caller just wrote it.
-local function member_state(k, userId, readSeq, seq, lastReadAt)
+-- The last read is fetched unless the caller just wrote it.
+local function member_state(k, userId, readSeq, seq, lastRead)
   local unread = seq - readSeq
   if unread < 0 then unread = 0 end
-  local lastId = ''
-  if readSeq > 0 then lastId = redis.call('HGET', k.seqs, readSeq) or '' end
   local mentions = 0
   if unread > 0 then mentions = mentions_above(k, userId, readSeq) end
-  return { readSeq, seq, unread, mentions, lastId, lastReadAt or redis.call('HGET', k.lra, userId) or '' }
+  local at, lastId = last_read(lastRead or redis.call('HGET', k.lra, userId))
+  return { readSeq, seq, unread, mentions, lastId, at }
 end
 
 local function read_seq(k, userId)
@@ -101,13 +109,16 @@ local function touch_channel_row(k, ver)
   redis.call('HSET', k.meta, 'cv', ver)
 end
 
--- Moves userId's cursor and records the change for the worker.
-local function set_cursor(k, dirty, channelId, userId, readSeq, now)
+-- Moves userId's cursor to readSeq (the message messageId, '' for none) and records the change for
+-- the worker. Returns the last read it stored.
+local function set_cursor(k, dirty, channelId, userId, readSeq, messageId, now)
   local ver = next_version(k)
+  local lastRead = now .. '|' .. messageId
   redis.call('ZADD', k.cur, readSeq, userId)
-  redis.call('HSET', k.lra, userId, now)
+  redis.call('HSET', k.lra, userId, lastRead)
   redis.call('ZADD', k.dmem, ver, userId)
   mark_dirty(k, dirty, channelId, now)
+  return lastRead
 end
 
 -- The body of a single-operation script: KEYS are one channel's keys (then its dirty index), ARGV

@@ -40,11 +40,10 @@ for i = 5, #ARGV do
     for j = 1, #members, 2 do
       local userId = members[j]
       local readSeq = redis.call('ZSCORE', k.cur, userId)
-      local lastId = ''
-      if readSeq and readSeq ~= '0' then lastId = redis.call('HGET', k.seqs, readSeq) or '' end
+      local at, lastId = last_read(redis.call('HGET', k.lra, userId))
       table.insert(reply, userId)
       table.insert(reply, readSeq or '')
-      table.insert(reply, redis.call('HGET', k.lra, userId) or '')
+      table.insert(reply, at)
       table.insert(reply, lastId)
       table.insert(reply, members[j + 1])
     end

@@ -5,8 +5,9 @@
 -- Returns { joined (1 new, 0 existing), member state… } | nil, error code RS_NOT_LOADED
 OPS.join = function(k, dirty, a)
   local channelId, userId = a[1], a[2]
-  local seq = loaded_seq(k)
-  if not seq then return nil, 'RS_NOT_LOADED' end
+  local meta = redis.call('HMGET', k.meta, 'seq', 'lmid')
+  if not meta[1] then return nil, 'RS_NOT_LOADED' end
+  local seq = tonumber(meta[1])
 
   local readSeq = read_seq(k, userId)
   if readSeq then
@@ -22,10 +23,12 @@ OPS.join = function(k, dirty, a)
     touch_channel_row(k, ver)
   end
   redis.call('ZADD', k.cur, seq, userId)
-  redis.call('HDEL', k.lra, userId)
+  -- Joining sets no read time; the last read message is the newest one.
+  local lastRead = '|' .. (meta[2] or '')
+  redis.call('HSET', k.lra, userId, lastRead)
   redis.call('ZADD', k.dmem, ver, userId)
   mark_dirty(k, dirty, channelId, now)
-  local state = member_state(k, userId, seq, seq, '')
+  local state = member_state(k, userId, seq, seq, lastRead)
   table.insert(state, 1, 1)
   return state
 end

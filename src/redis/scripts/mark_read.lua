@@ -5,14 +5,15 @@
 -- Returns member state | nil, error code RS_NOT_LOADED, RS_NOT_A_MEMBER, RS_UNKNOWN_MESSAGE
 OPS.mark_read = function(k, dirty, a)
   local channelId, userId, messageId = a[1], a[2], a[3]
-  local seq = loaded_seq(k)
-  if not seq then return nil, 'RS_NOT_LOADED' end
+  local meta = redis.call('HMGET', k.meta, 'seq', 'lmid')
+  if not meta[1] then return nil, 'RS_NOT_LOADED' end
+  local seq = tonumber(meta[1])
   local readSeq = read_seq(k, userId)
   if not readSeq then return nil, 'RS_NOT_A_MEMBER' end
 
-  local target
+  local target, targetId = nil, messageId
   if messageId == '' then
-    target = seq
+    target, targetId = seq, meta[2] or ''
   else
     target = tonumber(redis.call('HGET', k.msg, messageId))
     if not target then return nil, 'RS_UNKNOWN_MESSAGE' end
@@ -20,8 +21,8 @@ OPS.mark_read = function(k, dirty, a)
 
   if target > readSeq then
     local now = now_ms()
-    set_cursor(k, dirty, channelId, userId, target, now)
-    return member_state(k, userId, target, seq, now)
+    local lastRead = set_cursor(k, dirty, channelId, userId, target, targetId, now)
+    return member_state(k, userId, target, seq, lastRead)
   end
   return member_state(k, userId, readSeq, seq)
 end

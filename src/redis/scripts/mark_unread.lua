@@ -14,8 +14,10 @@ OPS.mark_unread = function(k, dirty, a)
   local target = seq - 1
   if target ~= readSeq then
     local now = now_ms()
-    set_cursor(k, dirty, channelId, userId, target, now)
-    return member_state(k, userId, target, channelSeq, now)
+    local targetId = ''
+    if target > 0 then targetId = redis.call('HGET', k.seqs, target) or '' end
+    local lastRead = set_cursor(k, dirty, channelId, userId, target, targetId, now)
+    return member_state(k, userId, target, channelSeq, lastRead)
   end
   return member_state(k, userId, readSeq, channelSeq)
 end

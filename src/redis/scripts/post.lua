@@ -35,7 +35,7 @@ OPS.post = function(k, dirty, a)
 
   if read_seq(k, senderId) then
     redis.call('ZADD', k.cur, seq, senderId)
-    redis.call('HSET', k.lra, senderId, now)
+    redis.call('HSET', k.lra, senderId, now .. '|' .. messageId)
     redis.call('ZADD', k.dmem, ver, senderId)
   end
   mark_dirty(k, dirty, channelId, now)
