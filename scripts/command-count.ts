@@ -2,13 +2,12 @@
 // engine makes, and the commands its script runs inside Redis. Uses its own key prefix and schema.
 //
 //   npx tsx scripts/command-count.ts
-import { connect } from "node:net";
 import { createReadState } from "../src/index.js";
 import { cleanup, REDIS_URL, testSpace } from "../test/helpers/env.js";
+import { commandOf, monitorWhile } from "../test/helpers/monitor.js";
 
 const space = testSpace("cmdcount");
 const engine = await createReadState({ ...space, worker: false });
-const url = new URL(REDIS_URL);
 
 try {
   await engine.join("c", "a");
@@ -34,24 +33,11 @@ try {
   await cleanup(space);
 }
 
-/** Runs op under MONITOR (a raw socket: ioredis's monitor mode loses its place on a busy server). */
 async function count(label: string, op: () => Promise<unknown>): Promise<void> {
-  const socket = connect(Number(url.port || 6379), url.hostname);
-  let text = "";
-  socket.on("data", (chunk) => {
-    text += chunk.toString("utf8");
-  });
-  socket.write("MONITOR\r\n");
-  while (!text.startsWith("+OK")) await new Promise((resolve) => setTimeout(resolve, 5));
-  await op();
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  socket.destroy();
-  const ours = text
-    .split("\r\n")
-    .filter((line) => line.includes(`"${space.keyPrefix}:`) || / lua\] "TIME"/.test(line));
-  const name = (line: string) => (/\] "([^"]+)"/.exec(line)?.[1] ?? "?").toLowerCase();
-  const outside = ours.filter((line) => !/ lua\] /.test(line)).map(name);
-  const inside = ours.filter((line) => / lua\] /.test(line)).map(name);
+  const lines = await monitorWhile(REDIS_URL, op);
+  const ours = lines.filter((line) => line.includes(`"${space.keyPrefix}:`) || / lua\] "TIME"/.test(line));
+  const outside = ours.filter((line) => !/ lua\] /.test(line)).map(commandOf);
+  const inside = ours.filter((line) => / lua\] /.test(line)).map(commandOf);
   console.log(
     `| ${label} | ${outside.length} (${outside.join(", ")}) | ${inside.length}: ${inside.join(" ")} |`,
   );

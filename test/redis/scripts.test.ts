@@ -1,9 +1,9 @@
 // Each Lua script called directly, on the real Redis, with keys from the key module.
-import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectRedis, type RedisClient } from "../../src/redis/connection.js";
 import { Keys } from "../../src/redis/keys.js";
 import { testSpace, wipeRedis } from "../helpers/env.js";
+import { commandOf, monitorWhile } from "../helpers/monitor.js";
 
 const space = testSpace("scripts");
 const keys = new Keys(space.keyPrefix);
@@ -27,25 +27,6 @@ function writeKeys(channelId: string): string[] {
 async function load(channelId: string, seq = 0, version = 0): Promise<void> {
   const staging = keys.channelStaging(channelId, "t");
   await redis.rs_load_channel(...keys.channel(channelId), ...staging, seq, "", version, "0", 0, 60_000);
-}
-
-/**
- * What MONITOR shows while run() executes, read over a raw socket: ioredis's monitor mode loses
- * its place when the shared server is busy.
- */
-async function monitorWhile(run: () => Promise<unknown>): Promise<string[]> {
-  const url = new URL(space.redisUrl);
-  const socket = connect(Number(url.port || 6379), url.hostname);
-  let text = "";
-  socket.on("data", (chunk) => {
-    text += chunk.toString("utf8");
-  });
-  socket.write("MONITOR\r\n");
-  while (!text.startsWith("+OK")) await new Promise((resolve) => setTimeout(resolve, 5));
-  await run();
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  socket.destroy();
-  return text.split("\r\n");
 }
 
 async function scriptError(run: Promise<unknown>): Promise<string> {
@@ -160,13 +141,13 @@ describe("post", () => {
     await redis.zadd(keys.channel(big)[1] as string, ...members);
 
     const commandsOf = async (channelId: string, messageId: string): Promise<string[]> => {
-      const lines = await monitorWhile(() =>
+      const lines = await monitorWhile(space.redisUrl, () =>
         redis.rs_post(...writeKeys(channelId), channelId, messageId, "a", "0", "b"),
       );
       // The server is shared: keep only script commands on this test's keys (TIME, keyless, is left out).
       return lines
         .filter((line) => / lua\] /.test(line) && line.includes(`"${space.keyPrefix}:`))
-        .map((line) => (/ lua\] "([^"]+)"/.exec(line)?.[1] ?? "?").toLowerCase());
+        .map(commandOf);
     };
     // Warm both (first post marks the channel dirty); compare steady-state posts.
     await commandsOf(small, "warm");
