@@ -2,7 +2,8 @@
 -- touches arrives in KEYS, built by src/redis/keys.ts.
 --
 -- A channel's keys come in the order of CHANNEL_KEY_NAMES (keys.ts), starting at KEYS[base + 1].
--- Error replies are returned before any write: Redis does not roll back a script's earlier writes.
+-- An operation returns its error before any write: Redis does not roll back a script's earlier
+-- writes.
 
 -- The operations, one file each (join.lua, post.lua, …): OPS.<name>(k, dirty, a) returns the
 -- result, or nil and an error code. A script runs one of them (run_single) or many (apply.lua).
@@ -22,7 +23,7 @@ local function cached_keys(k)
   return { k.meta, k.cur, k.lra, k.msg, k.seqs, k.mn, k.all, k.alls }
 end
 
--- Redis freezes time while a script runs, so one TIME serves every operation of the call.
+-- One TIME per call: the call is atomic, so every operation in it happens at the same moment.
 local script_now
 local function now_ms()
   if not script_now then
