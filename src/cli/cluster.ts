@@ -1,22 +1,26 @@
 // `serve --processes N`: N HTTP processes sharing one port (node:cluster), for hosts with more cores
 // than one event loop can use. API processes are stateless (all state is in Redis), so this is the
-// same as N `serve --no-worker` behind a load balancer, plus one write-behind worker in process #0.
+// same as N `serve --no-worker` behind a load balancer, plus one write-behind worker in the primary,
+// whose event loop no request competes for (so a saturated API does not delay the flushes).
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
 import type { ServerConfig } from "../config.js";
+import { createReadState } from "../engine.js";
 import { migrate } from "../postgres/migrate.js";
 import { createPool } from "../postgres/store.js";
+import { logEngineEvents } from "./lifecycle.js";
 
 const CHILD_INDEX = "READSTATE_CLUSTER_CHILD";
 
-/** In a child: its index (0 runs the worker), else undefined. */
+/** In a child: its index, else undefined. */
 export function clusterChildIndex(env: NodeJS.ProcessEnv): number | undefined {
   return cluster.isPrimary ? undefined : Number(env[CHILD_INDEX] ?? 0);
 }
 
 /**
- * The primary: migrates once, forks the children, replaces a child that dies, and on SIGTERM/SIGINT
- * passes the signal on, waits for every child to stop (each flushes and exits 0), and exits.
+ * The primary: migrates once, runs the write-behind worker, forks the children, replaces a child
+ * that dies, and on SIGTERM/SIGINT passes the signal on, waits for every child to stop, flushes
+ * everything dirty, and exits.
  */
 export async function runClusterPrimary(config: ServerConfig, processes: number, log: Logger): Promise<void> {
   if (config.migrate) {
@@ -27,8 +31,19 @@ export async function runClusterPrimary(config: ServerConfig, processes: number,
       await pool.end();
     }
   }
+  const engine = config.worker ? await createReadState({ ...config, migrate: false }) : undefined;
+  if (engine) logEngineEvents(log, engine.events);
   let stopping = false;
   let failed = false;
+  const exit = async () => {
+    // The children stopped taking writes: the last flush now covers every acknowledged one.
+    await engine?.close().catch((err) => {
+      failed = true;
+      log.error({ err }, "the final flush failed; the state stays in Redis");
+    });
+    log.info({ failed }, "all HTTP processes stopped");
+    process.exit(failed ? 1 : 0);
+  };
   const children = new Map<number, Worker>();
   const listening = new WeakSet<Worker>();
   cluster.on("listening", (child) => listening.add(child));
@@ -44,10 +59,7 @@ export async function runClusterPrimary(config: ServerConfig, processes: number,
       children.delete(index);
       if (stopping) {
         if (code !== 0) failed = true;
-        if (children.size === 0) {
-          log.info({ failed }, "all HTTP processes stopped");
-          process.exit(failed ? 1 : 0);
-        }
+        if (children.size === 0) void exit();
         return;
       }
       log.error({ index, code, signal }, "HTTP process died; starting a new one");
@@ -64,7 +76,7 @@ export async function runClusterPrimary(config: ServerConfig, processes: number,
     for (const child of children.values()) {
       if (child.isConnected() && listening.has(child)) child.process.kill("SIGTERM");
     }
-    if (children.size === 0) process.exit(0);
+    if (children.size === 0) void exit();
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);

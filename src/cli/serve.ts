@@ -41,7 +41,7 @@ const FLAGS: FlagSpecs = {
     type: "string",
     env: "READSTATE_HTTP_PROCESSES",
     placeholder: "n",
-    description: "HTTP processes sharing the port (default 1); process #0 also runs the worker",
+    description: "HTTP processes sharing the port (default 1); the primary process runs the worker",
   },
   "log-requests": {
     type: "boolean",
@@ -87,9 +87,9 @@ export const serve = {
       return "running";
     }
     if (childIndex !== undefined) {
-      // The primary migrated; one write-behind worker per host is enough (more would only share the load).
+      // The primary migrated and runs the write-behind worker.
       config.migrate = false;
-      config.worker = config.worker && childIndex === 0;
+      config.worker = false;
     }
     const logRequests = Boolean(values["log-requests"]) || env.READSTATE_LOG_REQUESTS === "1";
 

@@ -2,7 +2,7 @@
 // flushed, exit 0), lose every Redis key, start again, and find every write (rebuilt from PostgreSQL).
 import { spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanup, testSpace, wipeRedis } from "../helpers/env.js";
+import { cleanup, queryPg, testSpace, wipeRedis } from "../helpers/env.js";
 import { freePort } from "../helpers/net.js";
 import { ROOT, startCli, waitReady } from "./run.js";
 
@@ -122,6 +122,8 @@ describe("readstate serve", () => {
     running.child.kill("SIGTERM");
     const stopped = await running.exited;
     expect(stopped.code, stopped.stdout + stopped.stderr).toBe(0);
+    // The primary runs the worker: its last flush, after the children stopped, wrote everything.
+    expect(await queryPg(space, "SELECT seq FROM channels WHERE channel_id = 'k1'")).toEqual([{ seq: "10" }]);
   });
 
   it("npm start passes SIGTERM on to the server (exec: no shell in between) and exits 0", async () => {
