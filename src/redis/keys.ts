@@ -23,8 +23,6 @@ export const CHANNEL_KEY_NAMES = [
   "mdat", // hash: messageId -> "senderId|mentionAll|m1,m2", only while not yet flushed
 ] as const;
 
-export type ChannelKeyName = (typeof CHANNEL_KEY_NAMES)[number];
-
 /** Keys that hold a clean channel's cached state; they share one expiry time. */
 export const CACHED_KEY_COUNT = 8;
 
@@ -83,11 +81,6 @@ export class Keys {
   /** hash: the last flush's figures, shared by every instance. */
   syncStats(): string {
     return `${this.prefix}:sync`;
-  }
-
-  /** Pattern for SCAN over every key of this deployment (tests and tools). */
-  all(): string {
-    return `${this.prefix}:*`;
   }
 }
 

@@ -33,7 +33,7 @@ const WRITE_CONCURRENCY = 3;
 /** A partition's share of a batch never drops below this many rows. */
 const MIN_CLAIM_ROWS = 50;
 
-export interface PassResult {
+interface PassResult {
   rows: number;
   channels: number;
   /** More was dirty than this pass took: loop again at once. */
