@@ -21,6 +21,13 @@ export interface ChannelSnapshot {
   version: number;
   /** Version of the last delete; rows older than it belong to an earlier incarnation. */
   resetVersion: number;
+  /**
+   * The fencing generation this load took in PostgreSQL (docs/DESIGN.md, "Fencing"); 0 with
+   * `fenced: false` for a channel PostgreSQL has never seen, loaded for a read.
+   */
+  generation: number;
+  /** False: loaded without a generation, so nothing may be written to it before a fenced load. */
+  fenced: boolean;
   members: {
     userId: string;
     readSeq: number;
@@ -30,9 +37,16 @@ export interface ChannelSnapshot {
   messages: { messageId: string; seq: number; senderId: string; mentions: string[]; mentionAll: boolean }[];
 }
 
-/** Raised by the hot store when a channel is not cached: load it from the cold store, then retry. */
+/**
+ * Raised by the hot store when a channel is not cached: load it from the cold store, then retry.
+ * `fence`: the channel is cached only as "absent, unfenced" and the operation would create it, so
+ * the load must take a generation in PostgreSQL first.
+ */
 export class ChannelNotLoaded extends Error {
-  constructor(readonly channelId: string) {
+  constructor(
+    readonly channelId: string,
+    readonly fence = false,
+  ) {
     super(`channel ${channelId} is not loaded`);
     this.name = "ChannelNotLoaded";
   }
@@ -59,8 +73,18 @@ export interface HotStore {
     after: string,
   ): Promise<Omit<Receipts, "channelId" | "messageId">>;
   deleteChannel(channelId: string): Promise<void>;
-  /** Puts a snapshot in place unless the channel got loaded meanwhile. */
-  loadChannel(snapshot: ChannelSnapshot): Promise<void>;
+  /**
+   * Takes the channel's load lease (one loader at a time across every instance). "loaded": nothing
+   * to do; "busy": another loader holds the lease; "go": read the snapshot, then installLoad.
+   */
+  beginLoad(channelId: string, token: string, fence: boolean): Promise<"loaded" | "busy" | "go">;
+  /**
+   * Puts a snapshot in place if this loader still holds the lease; false when the lease was lost
+   * (it expired, or Redis lost its data): the snapshot may be outdated and is dropped.
+   */
+  installLoad(snapshot: ChannelSnapshot, token: string): Promise<boolean>;
+  /** Gives the lease back after a failed load. */
+  abortLoad(channelId: string, token: string): Promise<void>;
   /** The user's channel list; `complete` is false until merged with the cold store's list. */
   userChannels(userId: string): Promise<{ channelIds: string[]; complete: boolean }>;
   addUserChannel(userId: string, channelId: string): Promise<void>;
@@ -69,7 +93,12 @@ export interface HotStore {
 
 /** The durable store (PostgreSQL), as the service reads it on a cache miss. */
 export interface ColdStore {
-  loadChannel(channelId: string): Promise<ChannelSnapshot>;
+  /**
+   * Reads the channel and, in the same transaction, takes the next fencing generation: no flush
+   * claimed from an earlier copy of the channel can commit after this. `fence: false` leaves a
+   * channel PostgreSQL has never seen without a row (a read of an unknown channel writes nothing).
+   */
+  loadChannel(channelId: string, fence: boolean): Promise<ChannelSnapshot>;
   userChannels(userId: string): Promise<string[]>;
 }
 
@@ -81,6 +110,8 @@ export interface ChannelChanges {
   live: boolean;
   /** Version of the channel at the claim: the channel row's version. */
   version: number;
+  /** Fencing generation of the Redis copy the claim read. */
+  generation: number;
   resetVersion: number;
   /** The channel was deleted since the last flush: older rows must go. */
   resetPending: boolean;

@@ -1,6 +1,8 @@
 // The read-state operations of API.md over a hot store (Redis) and a cold store (PostgreSQL).
 // Validates input, loads a channel from the cold store on a cache miss (once per channel at a time),
 // and shapes results as the contract words them.
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ReadStateError } from "./errors.js";
 import { assertId, MAX_MENTIONS } from "./ids.js";
 import { ChannelNotLoaded, type ColdStore, type HotStore, type RawMemberState } from "./ports.js";
@@ -16,12 +18,14 @@ import type {
 
 /** A channel can expire again between its load and the retry; this many loads settle it. */
 const LOAD_ATTEMPTS = 3;
+/** How long a cache miss waits for another instance's load of the same channel before 503. */
+const LOAD_WAIT_MS = 5000;
 
 export const RECEIPTS_DEFAULT_LIMIT = 100;
 export const RECEIPTS_MAX_LIMIT = 1000;
 
 export class ReadStateService {
-  private readonly loading = new Map<string, Promise<void>>();
+  private readonly loading = new Map<string, { promise: Promise<void>; fence: boolean }>();
 
   constructor(
     private readonly hot: HotStore,
@@ -143,25 +147,63 @@ export class ReadStateService {
   /** Runs op; on a cache miss loads the channel from the cold store and runs it again. */
   private async withChannel<T>(channelId: string, op: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      let fence = false;
       try {
         return await op();
       } catch (err) {
-        if (!(err instanceof ChannelNotLoaded) || attempt > LOAD_ATTEMPTS) throw err;
+        if (!(err instanceof ChannelNotLoaded)) throw err;
+        if (attempt > LOAD_ATTEMPTS) {
+          throw new ReadStateError(
+            "unavailable",
+            `channel ${channelId} left the cache again each time it was loaded; retry`,
+          );
+        }
+        fence = err.fence;
       }
-      await this.load(channelId);
+      await this.load(channelId, fence);
     }
   }
 
-  /** Single-flight: concurrent misses on one channel share one load. */
-  private load(channelId: string): Promise<void> {
-    let pending = this.loading.get(channelId);
-    if (!pending) {
-      pending = this.fromCold(() => this.cold.loadChannel(channelId))
-        .then((snapshot) => this.hot.loadChannel(snapshot))
-        .finally(() => this.loading.delete(channelId));
-      this.loading.set(channelId, pending);
+  /**
+   * Single-flight: concurrent misses on one channel in this process share one load, and the
+   * channel's load lease in Redis keeps loaders of other instances out meanwhile. A writer that
+   * found the channel cached as absent needs a fenced load: it waits for any load under way first.
+   */
+  private async load(channelId: string, fence = false): Promise<void> {
+    for (;;) {
+      const pending = this.loading.get(channelId);
+      if (!pending) break;
+      await pending.promise.catch(() => {});
+      if (pending.fence || !fence) return;
     }
-    return pending;
+    const promise = this.loadOnce(channelId, fence).finally(() => this.loading.delete(channelId));
+    this.loading.set(channelId, { promise, fence });
+    return promise;
+  }
+
+  private async loadOnce(channelId: string, fence: boolean): Promise<void> {
+    const token = randomUUID();
+    const waitUntil = Date.now() + LOAD_WAIT_MS;
+    for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+      const begun = await this.hot.beginLoad(channelId, token, fence);
+      if (begun === "loaded") return;
+      if (begun === "go") break;
+      if (Date.now() >= waitUntil) {
+        throw new ReadStateError(
+          "unavailable",
+          `channel ${channelId} is being loaded from PostgreSQL by another instance; retry`,
+        );
+      }
+      await sleep(pause);
+    }
+    try {
+      const snapshot = await this.fromCold(() => this.cold.loadChannel(channelId, fence));
+      // false: the lease ran out while PostgreSQL answered; the caller's retry loads again.
+      await this.hot.installLoad(snapshot, token);
+    } catch (err) {
+      await this.hot.abortLoad(channelId, token).catch(() => {});
+      throw err;
+    }
   }
 
   private async fromCold<T>(read: () => Promise<T>): Promise<T> {

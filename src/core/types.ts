@@ -109,6 +109,11 @@ export interface FlushReport {
   rows: number;
   channels: number;
   ms: number;
+  /**
+   * Channels the fence refused: claimed from a copy that was loaded again before the batch
+   * committed (Redis lost its data, or the channel expired and came back). Not written, not cleared.
+   */
+  fenced: number;
 }
 
 export interface EngineEvents {

@@ -77,6 +77,11 @@ export function createMetrics(engine: Engine, onScrapeError: (err: unknown) => v
     help: "Rows written to PostgreSQL by the write-behind worker",
     registers: [registry],
   });
+  const flushFenced = new Counter({
+    name: "readstate_flush_fenced_total",
+    help: "Claimed channels the fence refused: loaded again since the claim, so the newer copy stays",
+    registers: [registry],
+  });
   const flushErrors = new Counter({
     name: "readstate_flush_errors_total",
     help: "Failed flush attempts (retried with backoff; nothing is dropped)",
@@ -116,6 +121,7 @@ export function createMetrics(engine: Engine, onScrapeError: (err: unknown) => v
   const onFlush = (report: FlushReport) => {
     flushDuration.observe(report.ms / 1000);
     flushRows.inc(report.rows);
+    flushFenced.inc(report.fenced);
   };
   const onFlushError = () => flushErrors.inc();
   const onRedisError = () => dependencyErrors.labels("redis").inc();

@@ -19,6 +19,8 @@ const SESSION_SETTINGS =
 
 /** A flush statement waiting longer than this is cancelled and the batch retried (nothing is lost). */
 const FLUSH_STATEMENT_TIMEOUT_MS = 30_000;
+/** A cache load gives up before its Redis load lease (service.ts) runs out. */
+const LOAD_STATEMENT_TIMEOUT_MS = 10_000;
 
 export function createPool(databaseUrl: string, max = 10): pg.Pool {
   return new pg.Pool({
@@ -33,6 +35,12 @@ export function createPool(databaseUrl: string, max = 10): pg.Pool {
 export class PostgresStore implements ColdStore {
   private readonly s: string;
 
+  /**
+   * Test-only: writes every claimed batch without the fence, to show what the fence prevents (the
+   * model test must fail with it off).
+   */
+  fenceDisabled = false;
+
   constructor(
     readonly pool: pg.Pool,
     schema: string,
@@ -41,27 +49,41 @@ export class PostgresStore implements ColdStore {
     this.s = `"${schema}"`;
   }
 
-  async loadChannel(channelId: string): Promise<ChannelSnapshot> {
+  async loadChannel(channelId: string, fence: boolean): Promise<ChannelSnapshot> {
     const client = await this.pool.connect();
     try {
-      // One snapshot: a flush committing meanwhile must not mix two states of the channel.
-      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      // READ COMMITTED on purpose. The first statement takes the next generation under the channel
+      // row's lock, which every flush takes too (its fence, just before it commits): a flush either
+      // committed before it, and the reads below see its rows, or it finds the new generation and
+      // writes nothing of this channel. No other flush of the channel can commit until this copy
+      // is installed, so the reads below see one state of it.
+      await client.query(`BEGIN; SET LOCAL statement_timeout = ${LOAD_STATEMENT_TIMEOUT_MS}`);
       const channel = await client.query(
-        `SELECT seq, last_message_id, live, reset_version, version FROM ${this.s}.channels WHERE channel_id = $1`,
+        fence
+          ? `INSERT INTO ${this.s}.channels AS c (channel_id, seq, live, version, generation)
+             VALUES ($1, 0, false, 0, 1)
+             ON CONFLICT (channel_id) DO UPDATE SET generation = c.generation + 1
+             RETURNING seq, last_message_id, live, reset_version, version, generation`
+          : `UPDATE ${this.s}.channels SET generation = generation + 1 WHERE channel_id = $1
+             RETURNING seq, last_message_id, live, reset_version, version, generation`,
         [channelId],
       );
       const row = channel.rows[0];
+      const seq = Number(row?.seq ?? 0);
       const reset = Number(row?.reset_version ?? 0);
+      // Nothing above the channel's seq is part of it: such rows could only come from a writer the
+      // fence did not stop (written before it existed); they must not shadow the seqs to come.
       const members = await client.query(
-        `SELECT user_id, read_seq, last_read_message_id,
+        `SELECT user_id, LEAST(read_seq, $3) AS read_seq,
+                CASE WHEN read_seq <= $3 THEN last_read_message_id END AS last_read_message_id,
                 (extract(epoch FROM last_read_at) * 1000)::bigint AS last_read_ms
            FROM ${this.s}.members WHERE channel_id = $1 AND active AND version > $2`,
-        [channelId, reset],
+        [channelId, reset, seq],
       );
       const messages = await client.query(
         `SELECT message_id, seq, sender_id, mentions, mention_all
-           FROM ${this.s}.messages WHERE channel_id = $1 AND version > $2`,
-        [channelId, reset],
+           FROM ${this.s}.messages WHERE channel_id = $1 AND version > $2 AND seq <= $3`,
+        [channelId, reset, seq],
       );
       const versions = await client.query(
         `SELECT GREATEST(
@@ -73,11 +95,13 @@ export class PostgresStore implements ColdStore {
       const version = Math.max(Number(row?.version ?? 0), Number(versions.rows[0]?.v ?? 0));
       return {
         channelId,
-        seq: Number(row?.seq ?? 0),
+        seq,
         lastMessageId: row?.last_message_id ?? null,
         live: row?.live ?? false,
         version: version + VERSION_GAP_ON_LOAD,
         resetVersion: reset,
+        generation: Number(row?.generation ?? 0),
+        fenced: row !== undefined,
         members: members.rows.map((m) => ({
           userId: m.user_id,
           readSeq: Number(m.read_seq),
@@ -111,9 +135,67 @@ export class PostgresStore implements ColdStore {
   /**
    * Writes one claimed batch in one transaction: one statement per table over unnest arrays, each
    * guarded by version so a replay, a retry or a second worker never moves a row backwards.
-   * Rows are sorted so two workers lock them in the same order (no deadlock). Returns rows written.
+   *
+   * Then the fence, last so that a cache load never waits behind a slow flush: the batch locks its
+   * channels' rows (sorted, so two workers never deadlock) and commits only if every channel still
+   * holds the generation it claimed. A channel loaded again since the claim (Redis lost its data,
+   * or the channel expired and came back) has a later one, and its claimed rows would shadow the
+   * newer copy: the transaction is rolled back and written again without those channels. Returns
+   * rows written and the channels refused (not written, so they must not be cleared).
    */
-  async writeBatch(batch: ChannelChanges[]): Promise<number> {
+  async writeBatch(claimed: ChannelChanges[]): Promise<{ rows: number; stale: string[] }> {
+    const stale: string[] = [];
+    let batch = claimed;
+    while (batch.length > 0) {
+      const client = await this.pool.connect();
+      try {
+        await client.query(`BEGIN; SET LOCAL statement_timeout = ${FLUSH_STATEMENT_TIMEOUT_MS}`);
+        await this.placeLegacyRows(client, batch);
+        const rows = await this.writeRows(client, batch);
+        const refused = this.fenceDisabled ? new Set<string>() : await this.fence(client, batch);
+        if (refused.size === 0) {
+          await client.query("COMMIT");
+          return { rows, stale };
+        }
+        await client.query("ROLLBACK");
+        stale.push(...refused);
+        batch = batch.filter((c) => !refused.has(c.channelId));
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    }
+    return { rows: 0, stale };
+  }
+
+  /**
+   * Copies loaded before migration 002 carry generation 0 and may be channels PostgreSQL has no row
+   * of yet: a placeholder row (version 0, overwritten by the batch) gives the fence a row to lock.
+   */
+  private async placeLegacyRows(client: pg.PoolClient, batch: ChannelChanges[]): Promise<void> {
+    const legacy = batch.filter((c) => c.generation === 0).map((c) => c.channelId);
+    if (legacy.length === 0) return;
+    await client.query(
+      `INSERT INTO ${this.s}.channels (channel_id, seq, live, version)
+       SELECT id, 0, false, 0 FROM unnest($1::text[]) AS id ORDER BY id ON CONFLICT DO NOTHING`,
+      [legacy],
+    );
+  }
+
+  /** Locks the batch's channel rows; returns the channels whose generation moved on since the claim. */
+  private async fence(client: pg.PoolClient, batch: ChannelChanges[]): Promise<Set<string>> {
+    const locked = await client.query<{ channel_id: string; generation: string }>(
+      `SELECT channel_id, generation FROM ${this.s}.channels
+        WHERE channel_id = ANY($1::text[]) ORDER BY channel_id FOR UPDATE`,
+      [batch.map((c) => c.channelId)],
+    );
+    const current = new Map(locked.rows.map((r) => [r.channel_id, Number(r.generation)]));
+    return new Set(batch.filter((c) => current.get(c.channelId) !== c.generation).map((c) => c.channelId));
+  }
+
+  private async writeRows(client: pg.PoolClient, batch: ChannelChanges[]): Promise<number> {
     const sorted = [...batch].sort((a, b) => compare(a.channelId, b.channelId));
     // A channel whose own row did not change (only cursors moved) keeps the row it has.
     const channels = sorted.filter((c) => c.rowDirty || c.resetPending);
@@ -125,104 +207,95 @@ export class PostgresStore implements ColdStore {
     const messages = sorted.flatMap((c) => c.messages.map((m) => ({ channelId: c.channelId, ...m })));
     const resets = channels.filter((c) => c.resetPending);
 
-    const client = await this.pool.connect();
     let rows = 0;
-    try {
-      await client.query(`BEGIN; SET LOCAL statement_timeout = ${FLUSH_STATEMENT_TIMEOUT_MS}`);
-      if (channels.length > 0) {
-        const upserted = await client.query(
-          `INSERT INTO ${this.s}.channels (channel_id, seq, last_message_id, live, reset_version, version)
-           SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::bigint[], $6::bigint[])
-           ON CONFLICT (channel_id) DO UPDATE SET
-             seq = excluded.seq, last_message_id = excluded.last_message_id, live = excluded.live,
-             reset_version = GREATEST(channels.reset_version, excluded.reset_version),
-             version = excluded.version, updated_at = now()
-           WHERE channels.version < excluded.version`,
-          [
-            channels.map((c) => c.channelId),
-            channels.map((c) => c.seq),
-            channels.map((c) => c.lastMessageId),
-            channels.map((c) => c.live),
-            channels.map((c) => c.resetVersion),
-            channels.map((c) => c.rowVersion),
-          ],
+    if (resets.length > 0) {
+      for (const table of ["members", "messages"]) {
+        const deleted = await client.query(
+          `DELETE FROM ${this.s}.${table} t USING unnest($1::text[], $2::bigint[]) AS r(channel_id, reset)
+           WHERE t.channel_id = r.channel_id AND t.version < r.reset`,
+          [resets.map((c) => c.channelId), resets.map((c) => c.resetVersion)],
         );
-        rows += upserted.rowCount ?? 0;
+        rows += deleted.rowCount ?? 0;
       }
-
-      if (resets.length > 0) {
-        for (const table of ["members", "messages"]) {
-          const deleted = await client.query(
-            `DELETE FROM ${this.s}.${table} t USING unnest($1::text[], $2::bigint[]) AS r(channel_id, reset)
-             WHERE t.channel_id = r.channel_id AND t.version < r.reset`,
-            [resets.map((c) => c.channelId), resets.map((c) => c.resetVersion)],
-          );
-          rows += deleted.rowCount ?? 0;
-        }
-      }
-
-      // Rows older than their channel's last delete belong to an earlier incarnation: skipped.
-      if (members.length > 0) {
-        const written = await client.query(
-          `INSERT INTO ${this.s}.members
-             (channel_id, user_id, read_seq, last_read_message_id, last_read_at, active, version)
-           SELECT u.channel_id, u.user_id, u.read_seq, u.last_read_message_id,
-                  to_timestamp(u.last_read_ms / 1000.0), u.active, u.version
-             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::boolean[], $7::bigint[])
-                  AS u(channel_id, user_id, read_seq, last_read_message_id, last_read_ms, active, version)
-             JOIN ${this.s}.channels c ON c.channel_id = u.channel_id
-            WHERE u.version > c.reset_version
-           ON CONFLICT (channel_id, user_id) DO UPDATE SET
-             read_seq = excluded.read_seq, last_read_message_id = excluded.last_read_message_id,
-             last_read_at = excluded.last_read_at, active = excluded.active, version = excluded.version
-           WHERE members.version < excluded.version`,
-          [
-            members.map((m) => m.channelId),
-            members.map((m) => m.userId),
-            members.map((m) => m.readSeq ?? 0),
-            members.map((m) => m.lastReadMessageId),
-            members.map((m) => m.lastReadAtMs),
-            members.map((m) => m.readSeq !== null),
-            members.map((m) => m.version),
-          ],
-        );
-        rows += written.rowCount ?? 0;
-      }
-
-      if (messages.length > 0) {
-        // Mentions travel comma-joined: unnest would flatten a two-dimensional array.
-        const written = await client.query(
-          `INSERT INTO ${this.s}.messages (channel_id, message_id, seq, sender_id, mentions, mention_all, version)
-           SELECT u.channel_id, u.message_id, u.seq, u.sender_id, string_to_array(u.mentions, ','),
-                  u.mention_all, u.version
-             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::boolean[], $7::bigint[])
-                  AS u(channel_id, message_id, seq, sender_id, mentions, mention_all, version)
-             JOIN ${this.s}.channels c ON c.channel_id = u.channel_id
-            WHERE u.version > c.reset_version
-           ON CONFLICT (channel_id, message_id) DO UPDATE SET
-             seq = excluded.seq, sender_id = excluded.sender_id, mentions = excluded.mentions,
-             mention_all = excluded.mention_all, version = excluded.version
-           WHERE messages.version < excluded.version`,
-          [
-            messages.map((m) => m.channelId),
-            messages.map((m) => m.messageId),
-            messages.map((m) => m.seq),
-            messages.map((m) => m.senderId),
-            messages.map((m) => m.mentions.join(",")),
-            messages.map((m) => m.mentionAll),
-            messages.map((m) => m.version),
-          ],
-        );
-        rows += written.rowCount ?? 0;
-      }
-      await client.query("COMMIT");
-      return rows;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw err;
-    } finally {
-      client.release();
     }
+
+    // Rows older than their channel's last delete belong to an earlier incarnation: skipped.
+    if (members.length > 0) {
+      const written = await client.query(
+        `INSERT INTO ${this.s}.members
+           (channel_id, user_id, read_seq, last_read_message_id, last_read_at, active, version)
+         SELECT u.channel_id, u.user_id, u.read_seq, u.last_read_message_id,
+                to_timestamp(u.last_read_ms / 1000.0), u.active, u.version
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::boolean[], $7::bigint[])
+                AS u(channel_id, user_id, read_seq, last_read_message_id, last_read_ms, active, version)
+           JOIN ${this.s}.channels c ON c.channel_id = u.channel_id
+          WHERE u.version > c.reset_version
+         ON CONFLICT (channel_id, user_id) DO UPDATE SET
+           read_seq = excluded.read_seq, last_read_message_id = excluded.last_read_message_id,
+           last_read_at = excluded.last_read_at, active = excluded.active, version = excluded.version
+         WHERE members.version < excluded.version`,
+        [
+          members.map((m) => m.channelId),
+          members.map((m) => m.userId),
+          members.map((m) => m.readSeq ?? 0),
+          members.map((m) => m.lastReadMessageId),
+          members.map((m) => m.lastReadAtMs),
+          members.map((m) => m.readSeq !== null),
+          members.map((m) => m.version),
+        ],
+      );
+      rows += written.rowCount ?? 0;
+    }
+
+    if (messages.length > 0) {
+      // Mentions travel comma-joined: unnest would flatten a two-dimensional array.
+      const written = await client.query(
+        `INSERT INTO ${this.s}.messages (channel_id, message_id, seq, sender_id, mentions, mention_all, version)
+         SELECT u.channel_id, u.message_id, u.seq, u.sender_id, string_to_array(u.mentions, ','),
+                u.mention_all, u.version
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::boolean[], $7::bigint[])
+                AS u(channel_id, message_id, seq, sender_id, mentions, mention_all, version)
+           JOIN ${this.s}.channels c ON c.channel_id = u.channel_id
+          WHERE u.version > c.reset_version
+         ON CONFLICT (channel_id, message_id) DO UPDATE SET
+           seq = excluded.seq, sender_id = excluded.sender_id, mentions = excluded.mentions,
+           mention_all = excluded.mention_all, version = excluded.version
+         WHERE messages.version < excluded.version`,
+        [
+          messages.map((m) => m.channelId),
+          messages.map((m) => m.messageId),
+          messages.map((m) => m.seq),
+          messages.map((m) => m.senderId),
+          messages.map((m) => m.mentions.join(",")),
+          messages.map((m) => m.mentionAll),
+          messages.map((m) => m.version),
+        ],
+      );
+      rows += written.rowCount ?? 0;
+    }
+    // The channel's own row last: its upsert locks the row a cache load locks first, and a load
+    // must not wait behind a flush stuck on another table.
+    if (channels.length > 0) {
+      const upserted = await client.query(
+        `INSERT INTO ${this.s}.channels (channel_id, seq, last_message_id, live, reset_version, version)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::bigint[], $6::bigint[])
+         ON CONFLICT (channel_id) DO UPDATE SET
+           seq = excluded.seq, last_message_id = excluded.last_message_id, live = excluded.live,
+           reset_version = GREATEST(channels.reset_version, excluded.reset_version),
+           version = excluded.version, updated_at = now()
+         WHERE channels.version < excluded.version`,
+        [
+          channels.map((c) => c.channelId),
+          channels.map((c) => c.seq),
+          channels.map((c) => c.lastMessageId),
+          channels.map((c) => c.live),
+          channels.map((c) => c.resetVersion),
+          channels.map((c) => c.rowVersion),
+        ],
+      );
+      rows += upserted.rowCount ?? 0;
+    }
+    return rows;
   }
 }
 

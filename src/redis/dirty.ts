@@ -119,6 +119,7 @@ export class DirtyIndex {
         c.resetPending ? c.resetVersion : "",
         c.complete ? "1" : "0",
         c.rowDirty ? c.rowVersion : "",
+        c.generation,
       );
     }
     return (await this.redis.rs_clear(keys.length, ...keys, ...args)) as number;
@@ -142,6 +143,7 @@ function parseClaim(reply: (string | number)[]): ChannelChanges[] {
     const complete = next() === "1";
     const rowVersion = Number(next());
     const rowDirty = next() === "1";
+    const generation = Number(next());
     const members: ChannelChanges["members"] = [];
     for (let n = Number(next()); n > 0; n--) {
       const userId = next();
@@ -176,6 +178,7 @@ function parseClaim(reply: (string | number)[]): ChannelChanges[] {
       lastMessageId,
       live,
       version,
+      generation,
       resetVersion,
       resetPending,
       claimedAtMs,

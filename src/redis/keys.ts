@@ -10,7 +10,8 @@ export const PARTITIONS = 256;
 
 /** The channel keys a script receives, in this order (see each script's header). */
 export const CHANNEL_KEY_NAMES = [
-  "meta", // hash: seq, lmid (last messageId), ver, live, reset, rf (reset flushed), ct (claim time)
+  "meta", // hash: seq, lmid (last messageId), ver, live, reset, rf (reset flushed), ct (claim time),
+  //        gen (fencing generation), nf ('1': loaded absent without a generation; no writes)
   "cur", // zset: userId -> readSeq (the read cursors)
   "lra", // hash: userId -> "lastReadAt (ms)|lastReadMessageId", either part may be empty
   "msg", // hash: messageId -> seq
@@ -61,6 +62,11 @@ export class Keys {
   channelStaging(channelId: string, token: string): string[] {
     const base = `${this.prefix}:{p${this.partitionOf(channelId)}}:c:${channelId}:load:${token}:`;
     return CHANNEL_KEY_NAMES.slice(0, CACHED_KEY_COUNT).map((name) => base + name);
+  }
+
+  /** string: the token of the one loader, across every instance, filling the channel from PostgreSQL. */
+  channelLoader(channelId: string): string {
+    return `${this.prefix}:{p${this.partitionOf(channelId)}}:c:${channelId}:loader`;
   }
 
   /** zset: channelId -> time (ms) it first became dirty. */

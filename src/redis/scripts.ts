@@ -30,7 +30,9 @@ export type OperationName = keyof typeof OPERATIONS;
 const SCRIPTS = {
   apply: -1,
   member_states: -1,
-  load_channel: 19,
+  load_begin: 2,
+  load_channel: 20,
+  load_abort: 1,
   claim: -1,
   clear: -1,
 } as const;

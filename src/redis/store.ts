@@ -1,6 +1,5 @@
 // The hot store on Redis: each operation is one atomic script on the channel's keys (operations of
 // one tick share a call, see batcher.ts).
-import { randomUUID } from "node:crypto";
 import { Cluster } from "ioredis";
 import { type ErrorCode, ReadStateError } from "../core/errors.js";
 import { ChannelNotLoaded, type ChannelSnapshot, type HotStore, type RawMemberState } from "../core/ports.js";
@@ -11,6 +10,12 @@ import { Keys } from "./keys.js";
 import type { OperationName } from "./scripts.js";
 
 /** Script error replies and the public errors they become (RS_NOT_LOADED is handled by the service). */
+/**
+ * How long a loader may hold a channel's load lease: past it another instance may load the channel
+ * and this loader's snapshot is dropped. Above the load's PostgreSQL statement timeout (10 s).
+ */
+const LOAD_LEASE_MS = 15_000;
+
 const SCRIPT_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
   RS_NOT_A_MEMBER: { code: "not_a_member", message: "the user is not a member of the channel" },
   RS_UNKNOWN_MESSAGE: { code: "unknown_message", message: "the messageId was never posted in this channel" },
@@ -139,11 +144,29 @@ export class RedisStore implements HotStore {
     await this.script(channelId, "delete_channel", channelId);
   }
 
-  async loadChannel(snapshot: ChannelSnapshot): Promise<void> {
+  async beginLoad(channelId: string, token: string, fence: boolean): Promise<"loaded" | "busy" | "go"> {
+    const [meta] = this.keys.channel(channelId);
+    const reply = await this.call(() =>
+      this.redis.rs_load_begin(
+        meta as string,
+        this.keys.channelLoader(channelId),
+        token,
+        LOAD_LEASE_MS,
+        fence ? "1" : "0",
+      ),
+    );
+    return reply as "loaded" | "busy" | "go";
+  }
+
+  async abortLoad(channelId: string, token: string): Promise<void> {
+    await this.call(() => this.redis.rs_load_abort(this.keys.channelLoader(channelId), token));
+  }
+
+  async installLoad(snapshot: ChannelSnapshot, token: string): Promise<boolean> {
     const { channelId } = snapshot;
-    const staging = this.keys.channelStaging(channelId, randomUUID());
+    const staging = this.keys.channelStaging(channelId, token);
     const [, cur, lra, msg, seqs, mn, all, alls] = staging as [string, ...string[]];
-    await this.call(async () => {
+    return this.call(async () => {
       // All staging keys share the channel's hash tag, so one pipeline also works on Cluster.
       const pipeline = this.redis.pipeline();
       for (const part of chunks(snapshot.members, LOAD_CHUNK)) {
@@ -175,9 +198,10 @@ export class RedisStore implements HotStore {
       const results = await pipeline.exec();
       const failed = results?.find(([err]) => err);
       if (failed?.[0]) throw failed[0];
-      await this.redis.rs_load_channel(
+      const installed = await this.redis.rs_load_channel(
         ...this.keys.channel(channelId),
         ...staging,
+        this.keys.channelLoader(channelId),
         snapshot.seq,
         snapshot.lastMessageId ?? "",
         snapshot.version,
@@ -186,7 +210,11 @@ export class RedisStore implements HotStore {
         // Caching that a channel does not exist saves PostgreSQL a query per call, but callers naming
         // random channels must not fill Redis for a day.
         snapshot.live ? this.cacheTtlMs : Math.min(this.cacheTtlMs, ABSENT_TTL_MS),
+        token,
+        snapshot.generation,
+        snapshot.fenced ? "1" : "0",
       );
+      return installed === 1;
     });
   }
 
@@ -236,6 +264,9 @@ export class RedisStore implements HotStore {
       // Redis 7.0 prefixes a script's error reply with "ERR ".
       const scriptError = /^(?:ERR )?(RS_[A-Z_]+)/.exec(message)?.[1];
       if (scriptError === "RS_NOT_LOADED" && channelId !== undefined) throw new ChannelNotLoaded(channelId);
+      if (scriptError === "RS_NOT_FENCED" && channelId !== undefined) {
+        throw new ChannelNotLoaded(channelId, true);
+      }
       const known = scriptError ? SCRIPT_ERRORS[scriptError] : undefined;
       if (known) throw new ReadStateError(known.code, known.message);
       this.onError(err as Error);

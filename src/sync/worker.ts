@@ -159,11 +159,21 @@ export class FlushWorker {
 
   private async write(batch: ClaimedPartition[]): Promise<number> {
     const started = performance.now();
-    const rows = await this.postgres.writeBatch(batch.flatMap((p) => p.changes));
-    // Only after the commit: what changed since the claim stays dirty for the next batch.
-    await Promise.all(batch.map((p) => this.dirty.clear(p.partition, p.changes, this.workerId)));
-    const channels = batch.reduce((sum, p) => sum + p.changes.length, 0);
-    const report = { rows, channels, ms: Math.round(performance.now() - started) };
+    const { rows, stale } = await this.postgres.writeBatch(batch.flatMap((p) => p.changes));
+    // Only after the commit: what changed since the claim stays dirty for the next batch. A fenced
+    // channel's copy is gone; whatever is in Redis now is newer and stays as it is.
+    const fenced = new Set(stale);
+    await Promise.all(
+      batch.map((p) =>
+        this.dirty.clear(
+          p.partition,
+          p.changes.filter((c) => !fenced.has(c.channelId)),
+          this.workerId,
+        ),
+      ),
+    );
+    const channels = batch.reduce((sum, p) => sum + p.changes.length, 0) - fenced.size;
+    const report = { rows, channels, ms: Math.round(performance.now() - started), fenced: fenced.size };
     await this.dirty.recordFlush(report);
     this.options.onFlush?.(report);
     return rows;

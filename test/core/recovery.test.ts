@@ -109,9 +109,9 @@ describe("single-flight loading", () => {
     const cold = new PostgresStore(pool, space.schema);
     let loads = 0;
     const counting = {
-      loadChannel: (id: string) => {
+      loadChannel: (id: string, fence: boolean) => {
         loads++;
-        return cold.loadChannel(id);
+        return cold.loadChannel(id, fence);
       },
       userChannels: (id: string) => cold.userChannels(id),
     };
@@ -130,7 +130,7 @@ describe("migrations", () => {
     const pools = [0, 1, 2].map(() => createPool(other.databaseUrl, 1));
     try {
       const applied = await Promise.all(pools.map((p) => migrate(p, other.schema)));
-      expect(applied.flat()).toEqual(["001_initial.sql"]);
+      expect(applied.flat()).toEqual(["001_initial.sql", "002_fencing.sql"]);
     } finally {
       await Promise.all(pools.map((p) => p.end()));
       await dropSchema(other);

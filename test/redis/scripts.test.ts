@@ -24,9 +24,28 @@ function writeKeys(channelId: string): string[] {
   return [...keys.channel(channelId), keys.dirty(keys.partitionOf(channelId))];
 }
 
+/** Loads a channel as the service does: the load lease first, then the install, generation 1. */
 async function load(channelId: string, seq = 0, version = 0): Promise<void> {
   const staging = keys.channelStaging(channelId, "t");
-  await redis.rs_load_channel(...keys.channel(channelId), ...staging, seq, "", version, "0", 0, 60_000);
+  const loader = keys.channelLoader(channelId);
+  expect(await redis.rs_load_begin(keys.channel(channelId)[0] as string, loader, "t", 10_000, "1")).toBe(
+    "go",
+  );
+  const installed = await redis.rs_load_channel(
+    ...keys.channel(channelId),
+    ...staging,
+    loader,
+    seq,
+    "",
+    version,
+    "0",
+    0,
+    60_000,
+    "t",
+    1,
+    "1",
+  );
+  expect(installed).toBe(1);
 }
 
 async function scriptError(run: Promise<unknown>): Promise<string> {
@@ -60,27 +79,98 @@ describe("every channel script refuses a channel that is not loaded", () => {
   });
 });
 
-describe("load_channel", () => {
-  it("moves staged keys into place once, and drops a second loader's staging", async () => {
+describe("load_begin / load_channel", () => {
+  const begin = (c: string, token: string, fence: "1" | "0") =>
+    redis.rs_load_begin(keys.channel(c)[0] as string, keys.channelLoader(c), token, 10_000, fence);
+  const install = (c: string, staging: string[], token: string, gen: number, fenced: "1" | "0") =>
+    redis.rs_load_channel(
+      ...keys.channel(c),
+      ...staging,
+      keys.channelLoader(c),
+      5,
+      "m5",
+      42,
+      "1",
+      0,
+      60_000,
+      token,
+      gen,
+      fenced,
+    );
+
+  it("installs staged keys only while the loader holds the lease", async () => {
     const c = "load-1";
+    expect(await begin(c, "a", "0")).toBe("go");
+    // One loader at a time, across every instance.
+    expect(await begin(c, "b", "0")).toBe("busy");
     const staging = keys.channelStaging(c, "a");
     await redis.zadd(staging[1] as string, 3, "alice");
-    expect(await redis.rs_load_channel(...keys.channel(c), ...staging, 5, "m5", 42, "1", 0, 60_000)).toBe(1);
+    expect(await install(c, staging, "a", 7, "1")).toBe(1);
     expect(await redis.zscore(keys.channel(c)[1] as string, "alice")).toBe("3");
     expect(await redis.hgetall(keys.channel(c)[0] as string)).toMatchObject({
       seq: "5",
       lmid: "m5",
       ver: "42",
       live: "1",
+      gen: "7",
     });
-    // Clean state expires with the cache.
+    // Clean state expires with the cache; the lease is given back.
     expect(await redis.pttl(keys.channel(c)[0] as string)).toBeGreaterThan(0);
+    expect(await redis.exists(keys.channelLoader(c))).toBe(0);
+    expect(await begin(c, "b", "1")).toBe("loaded");
+  });
 
-    const second = keys.channelStaging(c, "b");
-    await redis.zadd(second[1] as string, 9, "bob");
-    expect(await redis.rs_load_channel(...keys.channel(c), ...second, 0, "", 0, "0", 0, 60_000)).toBe(0);
-    expect(await redis.exists(second[1] as string)).toBe(0);
+  it("drops a snapshot whose lease was lost (expired, taken over, or Redis lost its data)", async () => {
+    const c = "load-2";
+    expect(await begin(c, "a", "0")).toBe("go");
+    // Redis loses the lease; another loader takes the channel meanwhile.
+    await redis.del(keys.channelLoader(c));
+    expect(await begin(c, "b", "0")).toBe("go");
+    const late = keys.channelStaging(c, "a");
+    await redis.zadd(late[1] as string, 9, "bob");
+    expect(await install(c, late, "a", 3, "1")).toBe(0);
+    expect(await redis.exists(late[1] as string)).toBe(0);
+    expect(await redis.exists(keys.channel(c)[0] as string)).toBe(0);
+    expect(await install(c, keys.channelStaging(c, "b"), "b", 4, "1")).toBe(1);
     expect(await redis.zscore(keys.channel(c)[1] as string, "bob")).toBeNull();
+  });
+
+  it("releases the lease on abort, only for its holder", async () => {
+    const c = "load-3";
+    expect(await begin(c, "a", "0")).toBe("go");
+    expect(await redis.rs_load_abort(keys.channelLoader(c), "b")).toBe(0);
+    expect(await redis.rs_load_abort(keys.channelLoader(c), "a")).toBe(1);
+    expect(await begin(c, "b", "0")).toBe("go");
+  });
+
+  it("an absent channel loaded for a read takes no generation: writers must load it fenced", async () => {
+    const c = "load-absent";
+    expect(await begin(c, "a", "0")).toBe("go");
+    expect(
+      await redis.rs_load_channel(
+        ...keys.channel(c),
+        ...keys.channelStaging(c, "a"),
+        keys.channelLoader(c),
+        0,
+        "",
+        0,
+        "0",
+        0,
+        60_000,
+        "a",
+        0,
+        "0",
+      ),
+    ).toBe(1);
+    expect(await scriptError(redis.rs_join(...writeKeys(c), c, "u1"))).toBe("RS_NOT_FENCED");
+    expect(await scriptError(redis.rs_post(...writeKeys(c), c, "m1", "u1", "0", ""))).toBe("RS_NOT_FENCED");
+    expect(await scriptError(redis.rs_channel_info(...keys.channel(c), c))).toBe("RS_NOT_FOUND");
+    // A reader finds it loaded; a writer replaces it with a fenced copy.
+    expect(await begin(c, "b", "0")).toBe("loaded");
+    expect(await begin(c, "b", "1")).toBe("go");
+    expect(await install(c, keys.channelStaging(c, "b"), "b", 1, "1")).toBe(1);
+    expect(await redis.hget(keys.channel(c)[0] as string, "nf")).toBeNull();
+    expect((await redis.rs_join(...writeKeys(c), c, "u1")) as unknown[]).toHaveLength(7);
   });
 });
 
@@ -238,14 +328,15 @@ describe("claim / clear", () => {
     const claimed = (await redis.rs_claim(k.length, ...k, "w1", 10_000, "0", 100, c)) as unknown[];
     // channelId, seq, lmid, ver, live, reset, resetPending, claimedAt, complete, members…, messages…
     expect(claimed.slice(0, 7)).toEqual([c, "1", "m1", "2", "1", "0", "0"]);
-    expect(claimed.slice(8, 11)).toEqual(["1", "2", "1"]);
-    expect(claimed[11]).toBe(1);
-    expect(claimed[12]).toBe("u1");
+    // complete, row version, row dirty, generation
+    expect(claimed.slice(8, 12)).toEqual(["1", "2", "1", "1"]);
+    expect(claimed[12]).toBe(1);
+    expect(claimed[13]).toBe("u1");
     expect(await redis.rs_claim(k.length, ...k, "w2", 10_000, "0", 100, c)).toEqual([]);
 
     // A change after the claim: clearing version 2 must leave it dirty.
     await redis.rs_mark_unread(...writeKeys(c), c, "u1", "m1");
-    expect(await redis.rs_clear(k.length, ...k, "w1", 60_000, c, "2", "2", "2", "", "1", "2")).toBe(0);
+    expect(await redis.rs_clear(k.length, ...k, "w1", 60_000, c, "2", "2", "2", "", "1", "2", "1")).toBe(0);
     expect(await redis.zscore(keys.dirty(p), c)).not.toBeNull();
     expect(await redis.zrange(keys.channel(c)[8] as string, "0", "-1", "WITHSCORES")).toEqual(["u1", "3"]);
     expect(await redis.zcard(keys.channel(c)[9] as string)).toBe(0);
@@ -255,7 +346,10 @@ describe("claim / clear", () => {
     expect(again[3]).toBe("3");
     // Only a cursor moved since the row was written: the channel row is not dirty.
     expect(again[10]).toBe("0");
-    expect(await redis.rs_clear(k.length, ...k, "w2", 60_000, c, "3", "3", "0", "", "1", "")).toBe(1);
+    expect(await redis.rs_clear(k.length, ...k, "w2", 60_000, c, "3", "3", "0", "", "1", "", "2")).toBe(0);
+    // The copy the claim read was generation 1; a clear for another generation changes nothing.
+    expect(await redis.zscore(keys.dirty(p), c)).not.toBeNull();
+    expect(await redis.rs_clear(k.length, ...k, "w2", 60_000, c, "3", "3", "0", "", "1", "", "1")).toBe(1);
     expect(await redis.zscore(keys.dirty(p), c)).toBeNull();
     expect(await redis.pttl(keys.channel(c)[0] as string)).toBeGreaterThan(0);
   });
@@ -268,7 +362,7 @@ describe("claim / clear", () => {
     const k = claimKeys(p, [c]);
     const claimed = (await redis.rs_claim(k.length, ...k, "w1", 10_000, "1", 2, c)) as unknown[];
     expect(claimed[8]).toBe("0");
-    expect(claimed[11]).toBe(2);
+    expect(claimed[12]).toBe(2);
   });
 });
 

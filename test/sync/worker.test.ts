@@ -139,7 +139,7 @@ describe("two workers at once", () => {
 
     await postgres.writeBatch(newer.changes);
     await dirty.clear(newer.partition, newer.changes, "w-b");
-    const rowsOfStale = await postgres.writeBatch(older.changes);
+    const { rows: rowsOfStale } = await postgres.writeBatch(older.changes);
     await dirty.clear(older.partition, older.changes, "w-a");
 
     expect(rowsOfStale).toBe(0);

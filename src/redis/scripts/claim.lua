@@ -8,7 +8,9 @@
 --   channelId, seq, lastMessageId, version, live, reset version, reset pending ('1' when not yet
 --   flushed | '0'), claimed at (ms),
 --   complete ('1' when every dirty entry fit in the budget | '0'), row version (of the channel's
---   own row), row dirty ('1' when that row changed since it was last written | '0'), member count n, n × (userId, readSeq or '', lastReadAt or '', lastReadMessageId or '', version),
+--   own row), row dirty ('1' when that row changed since it was last written | '0'), fencing
+--   generation of this copy (PostgreSQL writes the batch only while it still holds it),
+--   member count n, n × (userId, readSeq or '', lastReadAt or '', lastReadMessageId or '', version),
 --   message count m, m × (messageId, seq, "senderId|mentionAll|mentions", version)
 local lease, dirty = KEYS[1], KEYS[2]
 local workerId, leaseMs, force, budget = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -24,16 +26,16 @@ for i = 5, #ARGV do
   local channelId = ARGV[i]
   if redis.call('ZSCORE', dirty, channelId) then
     local k = channel_keys(2 + (i - 5) * 11)
-    local meta = redis.call('HMGET', k.meta, 'seq', 'lmid', 'ver', 'live', 'reset', 'rf', 'cv', 'cw')
+    local meta = redis.call('HMGET', k.meta, 'seq', 'lmid', 'ver', 'live', 'reset', 'rf', 'cv', 'cw', 'gen')
     local rowDirty = '0'
     if tonumber(meta[7] or '0') > tonumber(meta[8] or '0') then rowDirty = '1' end
     local resetPending = '0'
     if tonumber(meta[5] or '0') > tonumber(meta[6] or '0') then resetPending = '1' end
     redis.call('HSET', k.meta, 'ct', now)
-    for _, v in ipairs({ channelId, meta[1] or '0', meta[2] or '', meta[3] or '0', meta[4] or '0', meta[5] or '0', resetPending, now, '0', meta[7] or '0', rowDirty }) do
+    for _, v in ipairs({ channelId, meta[1] or '0', meta[2] or '', meta[3] or '0', meta[4] or '0', meta[5] or '0', resetPending, now, '0', meta[7] or '0', rowDirty, meta[9] or '0' }) do
       table.insert(reply, v)
     end
-    local completeAt = #reply - 2
+    local completeAt = #reply - 3
 
     local members = redis.call('ZRANGE', k.dmem, 0, budget - 1, 'WITHSCORES')
     table.insert(reply, #members / 2)

@@ -2,11 +2,13 @@
 -- Idempotent: an existing member is unchanged.
 -- k: the channel's keys (from KEYS), dirty: its partition's dirty index (the KEY after them)
 -- a[1] channelId, a[2] userId
--- Returns { joined (1 new, 0 existing), member state… } | nil, error code RS_NOT_LOADED
+-- Returns { joined (1 new, 0 existing), member state… } | nil, error code RS_NOT_LOADED,
+-- RS_NOT_FENCED (cached as absent without a fencing generation: load it fenced, then retry)
 OPS.join = function(k, dirty, a)
   local channelId, userId = a[1], a[2]
-  local meta = redis.call('HMGET', k.meta, 'seq', 'lmid')
+  local meta = redis.call('HMGET', k.meta, 'seq', 'lmid', 'nf')
   if not meta[1] then return nil, 'RS_NOT_LOADED' end
+  if meta[3] == '1' then return nil, 'RS_NOT_FENCED' end
   local seq = tonumber(meta[1])
 
   local readSeq = read_seq(k, userId)

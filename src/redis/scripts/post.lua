@@ -4,10 +4,13 @@
 -- k: the channel's keys (from KEYS), dirty: its partition's dirty index (the KEY after them)
 -- a[1] channelId, a[2] messageId, a[3] senderId, a[4] mentionAll '1' | '0',
 -- a[5] mentions joined by ',' (deduplicated, may be empty)
--- Returns { created (1 | 0), seq } | nil, error code RS_NOT_LOADED
+-- Returns { created (1 | 0), seq } | nil, error code RS_NOT_LOADED, RS_NOT_FENCED (cached as absent
+-- without a fencing generation: load it fenced, then retry)
 OPS.post = function(k, dirty, a)
   local channelId, messageId, senderId, mentionAll, mentions = a[1], a[2], a[3], a[4], a[5]
-  if not is_loaded(k) then return nil, 'RS_NOT_LOADED' end
+  local meta = redis.call('HMGET', k.meta, 'seq', 'nf')
+  if not meta[1] then return nil, 'RS_NOT_LOADED' end
+  if meta[2] == '1' then return nil, 'RS_NOT_FENCED' end
 
   local existing = redis.call('HGET', k.msg, messageId)
   if existing then return { 0, tonumber(existing) } end
