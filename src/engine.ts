@@ -20,11 +20,20 @@ export interface Engine extends ReadState {
   readiness(): Promise<Readiness>;
 }
 
+/** Switches for tests only, never exposed as configuration. */
+export interface TestingHooks {
+  /** Flushes write without the fencing check, so a test can show the corruption it prevents. */
+  unfencedFlushes?: boolean;
+}
+
 /**
  * Connects to Redis (refusing an `allkeys-*` eviction policy) and PostgreSQL, migrates the schema
  * unless `migrate: false`, and starts the write-behind worker unless `worker: false`.
  */
-export async function createReadState(options: Partial<ReadStateConfig> = {}): Promise<Engine> {
+export async function createReadState(
+  options: Partial<ReadStateConfig> = {},
+  testing: TestingHooks = {},
+): Promise<Engine> {
   const config = resolveConfig(options);
   const events = new EventEmitter<EngineEvents>();
   const cleanup: (() => Promise<unknown>)[] = [];
@@ -49,6 +58,7 @@ export async function createReadState(options: Partial<ReadStateConfig> = {}): P
       events.emit("redisError", err),
     );
     const cold = new PostgresStore(pool, config.schema);
+    cold.fenceDisabled = testing.unfencedFlushes === true;
     const service = new ReadStateService(hot, cold, (err) => events.emit("postgresError", err));
     // The worker talks to Redis on its own connection: on the shared one its few commands would
     // queue behind every request's, and a saturated service would flush late.
