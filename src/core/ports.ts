@@ -85,10 +85,25 @@ export interface HotStore {
   installLoad(snapshot: ChannelSnapshot, token: string): Promise<boolean>;
   /** Gives the lease back after a failed load. */
   abortLoad(channelId: string, token: string): Promise<void>;
-  /** The user's channel list; `complete` is false until merged with the cold store's list. */
-  userChannels(userId: string): Promise<{ channelIds: string[]; complete: boolean }>;
+  /**
+   * The user's channel list. `complete`: merged with the cold store's list when every earlier join
+   * had been flushed, so it lacks none. `mergedAt`: the pending mark of a merge made without that
+   * guarantee (Redis time; null if none).
+   */
+  userChannels(userId: string): Promise<{ channelIds: string[]; complete: boolean; mergedAt: number | null }>;
   addUserChannel(userId: string, channelId: string): Promise<void>;
-  completeUserChannels(userId: string, channelIds: string[]): Promise<void>;
+  /**
+   * Adds the cold store's list. `complete`: every change made before the pending mark `mergedAt`
+   * was flushed before the cold store was read; completes the list if that mark is still there,
+   * else leaves a new pending mark.
+   */
+  mergeUserChannels(
+    userId: string,
+    channelIds: string[],
+    merge: { complete: boolean; mergedAt: number | null },
+  ): Promise<void>;
+  /** Whether every change made before `timeMs` (Redis time) has been written to the cold store. */
+  flushedBefore(timeMs: number): Promise<boolean>;
 }
 
 /** The durable store (PostgreSQL), as the service reads it on a cache miss. */

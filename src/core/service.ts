@@ -81,12 +81,20 @@ export class ReadStateService {
 
   async userUnread(userId: string): Promise<UserUnread> {
     assertId("userId", userId);
-    let { channelIds, complete } = await this.hot.userChannels(userId);
-    if (!complete) {
+    const list = await this.hot.userChannels(userId);
+    let { channelIds } = list;
+    if (!list.complete) {
+      // PostgreSQL's list lacks the joins not yet flushed, and the Redis list may have lost some
+      // (on Cluster its node can lose its data while the channel's node keeps an unflushed join).
+      // A merge is final only once every change made before an earlier merge's read is flushed;
+      // the check comes before the PostgreSQL read, so that read sees them all.
+      const settled = list.mergedAt !== null && (await this.hot.flushedBefore(list.mergedAt));
       const stored = await this.fromCold(() => this.cold.userChannels(userId));
       channelIds = [...new Set([...channelIds, ...stored])];
       // An unknown user leaves no trace: remembering every probed ID would grow Redis without bound.
-      if (channelIds.length > 0) await this.hot.completeUserChannels(userId, stored);
+      if (channelIds.length > 0) {
+        await this.hot.mergeUserChannels(userId, stored, { complete: settled, mergedAt: list.mergedAt });
+      }
     }
     const found = await this.hot.memberStates(userId, channelIds);
     const missing = channelIds.filter((channelId) => found.get(channelId) === "not_loaded");

@@ -33,6 +33,7 @@ const SCRIPTS = {
   load_begin: 2,
   load_channel: 20,
   load_abort: 1,
+  merge_user_channels: 1,
   claim: -1,
   clear: -1,
 } as const;

@@ -6,7 +6,7 @@ import { ChannelNotLoaded, type ChannelSnapshot, type HotStore, type RawMemberSt
 import type { ChannelInfo, PostInput, Receipts } from "../core/types.js";
 import { OperationBatcher } from "./batcher.js";
 import type { RedisClient } from "./connection.js";
-import { Keys } from "./keys.js";
+import { Keys, PARTITIONS } from "./keys.js";
 import type { OperationName } from "./scripts.js";
 
 /** Script error replies and the public errors they become (RS_NOT_LOADED is handled by the service). */
@@ -32,8 +32,15 @@ const STAGING_TTL_MS = 60_000;
 /** Channels per member_states call on a single Redis. */
 const STATES_CHUNK = 100;
 
-/** "" marks a user's channel list as merged with PostgreSQL's (IDs are never empty). */
+/** "" marks a user's channel list as merged with PostgreSQL's for good (IDs are never empty). */
 const COMPLETE_MARK = "";
+/**
+ * ":<ms>" marks a list merged with PostgreSQL's at a time some joins may not have been flushed yet
+ * (IDs never start with ':'); a later read completes it once everything before that time is flushed.
+ */
+const MERGED_MARK = ":";
+/** Allowed difference between the clocks of two Redis Cluster nodes. */
+const CLOCK_SKEW_MARGIN_MS = 1000;
 
 export class RedisStore implements HotStore {
   readonly keys: Keys;
@@ -218,18 +225,53 @@ export class RedisStore implements HotStore {
     });
   }
 
-  async userChannels(userId: string): Promise<{ channelIds: string[]; complete: boolean }> {
+  async userChannels(
+    userId: string,
+  ): Promise<{ channelIds: string[]; complete: boolean; mergedAt: number | null }> {
     const members = await this.call(() => this.redis.smembers(this.keys.userChannels(userId)));
-    const channelIds = members.filter((id) => id !== COMPLETE_MARK);
-    return { channelIds, complete: channelIds.length < members.length };
+    let complete = false;
+    let mergedAt: number | null = null;
+    const channelIds: string[] = [];
+    for (const member of members) {
+      if (member === COMPLETE_MARK) complete = true;
+      else if (member.startsWith(MERGED_MARK)) {
+        // Two first reads at once may both leave a mark: the earlier one settles first.
+        const at = Number(member.slice(MERGED_MARK.length));
+        mergedAt = mergedAt === null ? at : Math.min(mergedAt, at);
+      } else channelIds.push(member);
+    }
+    return { channelIds, complete, mergedAt };
   }
 
   async addUserChannel(userId: string, channelId: string): Promise<void> {
     await this.call(() => this.redis.sadd(this.keys.userChannels(userId), channelId));
   }
 
-  async completeUserChannels(userId: string, channelIds: string[]): Promise<void> {
-    await this.call(() => this.redis.sadd(this.keys.userChannels(userId), COMPLETE_MARK, ...channelIds));
+  async mergeUserChannels(
+    userId: string,
+    channelIds: string[],
+    merge: { complete: boolean; mergedAt: number | null },
+  ): Promise<void> {
+    await this.call(() =>
+      this.redis.rs_merge_user_channels(
+        this.keys.userChannels(userId),
+        merge.complete ? "1" : "0",
+        merge.mergedAt === null ? "" : `${MERGED_MARK}${merge.mergedAt}`,
+        ...channelIds,
+      ),
+    );
+  }
+
+  async flushedBefore(timeMs: number): Promise<boolean> {
+    const oldest = await this.call(() =>
+      Promise.all(
+        Array.from({ length: PARTITIONS }, (_, p) =>
+          this.redis.zrange(this.keys.dirty(p), "0", "0", "WITHSCORES"),
+        ),
+      ),
+    );
+    // Redis Cluster nodes stamp with their own clocks: a margin covers a small skew between them.
+    return oldest.every((reply) => reply.length < 2 || Number(reply[1]) > timeMs + CLOCK_SKEW_MARGIN_MS);
   }
 
   /**

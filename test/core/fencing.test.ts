@@ -257,3 +257,29 @@ describe("a cache load that read PostgreSQL before another instance's flush", ()
     }
   });
 });
+
+describe("a user's channel list rebuilt while a join is not flushed yet", () => {
+  beforeEach(() => start());
+
+  it("is not marked complete from PostgreSQL alone, and lists the join once it is flushed", async () => {
+    await rs.join("list-a", "u");
+    await rs.flush();
+    expect((await rs.userUnread("u")).channels.map((s) => s.channelId)).toEqual(["list-a"]);
+    await rs.join("list-b", "u");
+    // The node holding the user's list loses its data (Cluster); the channel's node keeps the join.
+    const redis = connectRedis(space.redisUrl);
+    await redis.connect();
+    await redis.del(`${space.keyPrefix}:{u:u}:channels`);
+    redis.disconnect();
+
+    await rs.userUnread("u");
+    await rs.userUnread("u");
+    await rs.flush();
+    await rs.post("list-b", { messageId: "m1", senderId: "x", mentions: ["u"] });
+    const unread = await rs.userUnread("u");
+    expect(unread.channels.map((s) => s.channelId)).toEqual(["list-a", "list-b"]);
+    expect(unread).toMatchObject({ unread: 1, mentions: 1 });
+    // A later read (complete, or still merging with PostgreSQL) keeps listing both.
+    expect((await rs.userUnread("u")).channels).toHaveLength(2);
+  });
+});
