@@ -26,6 +26,11 @@ const SCRIPT_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
 const LOAD_CHUNK = 1000;
 /** How long the absence of a channel (never created, or deleted) stays cached. */
 const ABSENT_TTL_MS = 60_000;
+/**
+ * A freshly loaded channel stays at least this long, whatever the cache ttl: the operation that
+ * missed runs right after the load, and must find it (with a 1 ms ttl it used not to).
+ */
+const LOADED_MIN_TTL_MS = 250;
 /** Staging keys of a loader that died vanish after this. */
 const STAGING_TTL_MS = 60_000;
 
@@ -216,7 +221,10 @@ export class RedisStore implements HotStore {
         snapshot.resetVersion,
         // Caching that a channel does not exist saves PostgreSQL a query per call, but callers naming
         // random channels must not fill Redis for a day.
-        snapshot.live ? this.cacheTtlMs : Math.min(this.cacheTtlMs, ABSENT_TTL_MS),
+        Math.max(
+          LOADED_MIN_TTL_MS,
+          snapshot.live ? this.cacheTtlMs : Math.min(this.cacheTtlMs, ABSENT_TTL_MS),
+        ),
         token,
         snapshot.generation,
         snapshot.fenced ? "1" : "0",

@@ -76,6 +76,28 @@ describe("Redis wiped after a flush", () => {
 });
 
 describe("clean channels expire, dirty ones never", () => {
+  it("answers within the contract when the channel keeps expiring between load and retry", async () => {
+    const tiny = await createReadState({ ...space, worker: false, migrate: false, cacheTtlMs: 1 });
+    try {
+      await tiny.join("tiny", "u1");
+      const errors: string[] = [];
+      for (let i = 0; i < 200; i++) {
+        if (i % 10 === 0) await tiny.flush();
+        const op =
+          i % 3 === 0
+            ? tiny.post("tiny", { messageId: `m${i}`, senderId: "u2" })
+            : i % 3 === 1
+              ? tiny.memberState("tiny", "u1")
+              : tiny.userUnread("u1");
+        await op.catch((err: Error & { code?: string }) => errors.push(err.code ?? err.name));
+      }
+      expect(errors).toEqual([]);
+      expect(await tiny.memberState("tiny", "u1")).toMatchObject({ channelSeq: 67 });
+    } finally {
+      await tiny.close();
+    }
+  });
+
   it("lets a flushed channel expire and reloads it on the next call", async () => {
     const short = await createReadState({ ...space, worker: false, migrate: false, cacheTtlMs: 300 });
     try {
