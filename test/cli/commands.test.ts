@@ -132,7 +132,9 @@ describe("flush and worker", () => {
     const deadline = Date.now() + 20_000;
     let rows: unknown[] = [];
     while (Date.now() < deadline) {
-      rows = await queryPg(space, "SELECT 1 FROM channels WHERE channel_id = 'w2'").catch(() => []);
+      rows = await queryPg(space, "SELECT 1 FROM channels WHERE channel_id = 'w2' AND seq = 1").catch(
+        () => [],
+      );
       if (rows.length > 0) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
