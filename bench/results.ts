@@ -24,6 +24,19 @@ export interface FlushLag {
   endDirty: number;
 }
 
+/** Operations refused with 503 `unavailable`: not acknowledged, so not in ops/s nor in `latency`. */
+export interface Refusals {
+  total: number;
+  byKind: Record<string, number>;
+  /** Writes (post, read, unread) sent in the measured window: acknowledged, refused or failed. */
+  writesAttempted: number;
+  writesRefused: number;
+  /** writesRefused / writesAttempted; above 1% the phase misses the lag target. */
+  writeShare: number;
+  /** Time to the refusal (per request over HTTP). */
+  latency: LatencySummary;
+}
+
 export interface PgRows {
   total: number;
   /** Per operation, probe posts included (they wrote rows too). */
@@ -42,6 +55,7 @@ export interface PhaseResult {
   durationSec: number;
   /** Seconds the load was on (less than durationSec only in the burst scenario). */
   activeSec: number;
+  /** Acknowledged operations: refused and failed ones are counted apart (refused, errors). */
   ops: number;
   /** Fan-out probe posts beside the workload (counted in PostgreSQL rows per op, not in ops/s). */
   probeOps: number;
@@ -53,6 +67,8 @@ export interface PhaseResult {
   requestsPerSec?: number;
   opsByKind: Record<string, number>;
   errors: Record<string, number>;
+  refused: Refusals;
+  /** Acknowledged operations only. */
   latency: Record<string, LatencySummary>;
   postBySize: Record<string, LatencySummary>;
   probe: Record<string, LatencySummary>;

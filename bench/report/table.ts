@@ -16,6 +16,7 @@ export function renderTable(result: BenchResult): string {
       "p99 ms",
       "max ms",
       "PG rows/op",
+      "refused",
       "errors",
     ],
   ];
@@ -30,6 +31,7 @@ export function renderTable(result: BenchResult): string {
       ms(all?.p99Ms),
       ms(all?.maxMs),
       p.pgRows === undefined ? "-" : p.pgRows.perOp.toFixed(3),
+      refusedCell(p),
       int(errorCount(p)),
     ]);
   }
@@ -62,6 +64,9 @@ export function renderTable(result: BenchResult): string {
         `(${lag.samples} samples); backlog max ${int(lag.maxDirty)} channels, at end ${int(lag.endDirty)}`,
     );
   }
+  for (const p of result.phases.filter((ph) => ph.refused.total > 0)) {
+    lines.push(`${p.id} refused: ${refusedDetail(p)}`);
+  }
   if (result.redisBytesPerMember !== undefined) {
     lines.push(`C Redis memory per member state: ${int(result.redisBytesPerMember)} bytes`);
   }
@@ -92,6 +97,25 @@ export function renderTable(result: BenchResult): string {
     lines.push(`  ${verdict}  ${t.name}: ${t.actual} (target ${t.target})`);
   }
   return lines.join("\n");
+}
+
+/** Refused operations, with their share of the phase's writes when there were any. */
+export function refusedCell(p: PhaseResult): string {
+  const r = p.refused;
+  if (r.total === 0 || r.writesAttempted === 0) return int(r.total);
+  return `${int(r.total)} (${(r.writeShare * 100).toFixed(2)}%)`;
+}
+
+/** By kind, with the time to the refusal (refused ops are not in the latency above). */
+export function refusedDetail(p: PhaseResult): string {
+  const r = p.refused;
+  const kinds = Object.entries(r.byKind)
+    .map(([k, v]) => `${k} ${int(v)}`)
+    .join(", ");
+  return (
+    `${kinds}; ${(r.writeShare * 100).toFixed(2)}% of ${int(r.writesAttempted)} writes; ` +
+    `answered in p50 ${ms(r.latency.p50Ms)} / p99 ${ms(r.latency.p99Ms)} ms`
+  );
 }
 
 export function errorCount(p: PhaseResult): number {
