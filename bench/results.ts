@@ -2,7 +2,12 @@
 import type { LatencySummary } from "./histogram.js";
 import type { TimelinePoint } from "./timeline.js";
 
-export type PhaseId = "A" | "B" | "C" | "C-http" | "C-batch";
+/**
+ * The ceilings run first: the same client and load generator against the cheapest possible work
+ * (a 4-command Lua script; a constant JSON route), so every other figure reads as a share of them.
+ */
+export type CeilingId = "ceiling-redis" | "ceiling-http";
+export type PhaseId = CeilingId | "A" | "B" | "C" | "C-http" | "C-batch";
 
 export interface CpuUse {
   /** CPU seconds per wall second (1.0 = one core busy), per component. */
@@ -51,7 +56,7 @@ export interface PgRows {
 export interface PhaseResult {
   id: PhaseId;
   label: string;
-  mode: "in-process" | "http-single" | "http-batch";
+  mode: "ceiling" | "in-process" | "http-single" | "http-batch";
   durationSec: number;
   /** Seconds the load was on (less than durationSec only in the burst scenario). */
   activeSec: number;
@@ -115,7 +120,16 @@ export interface BenchResult {
   /** Microseconds the generator takes per operation (its share of the bench process). */
   generatorUsPerOp: number;
   phases: PhaseResult[];
-  ratios: { cOverA?: number; cOverB?: number; cRowsOverA?: number };
+  ratios: {
+    cOverA?: number;
+    cOverB?: number;
+    cRowsOverA?: number;
+    /**
+     * Each phase against its ceiling: in process ops/s ÷ ceiling-redis ops/s; HTTP single req/s and
+     * /v1/batch ops/s ÷ ceiling-http req/s.
+     */
+    ofCeiling?: Partial<Record<PhaseId, { ceiling: CeilingId; ratio: number }>>;
+  };
   targets: TargetCheck[];
   notes: string[];
 }

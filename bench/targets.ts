@@ -17,7 +17,28 @@ export function computeRatios(phases: PhaseResult[]): BenchResult["ratios"] {
   if (c && a && a.opsPerSec > 0) ratios.cOverA = c.opsPerSec / a.opsPerSec;
   if (c && b && b.opsPerSec > 0) ratios.cOverB = c.opsPerSec / b.opsPerSec;
   if (c?.pgRows && a?.pgRows && a.pgRows.perOp > 0) ratios.cRowsOverA = c.pgRows.perOp / a.pgRows.perOp;
+  const ofCeiling = ceilingRatios(phases);
+  if (Object.keys(ofCeiling).length > 0) ratios.ofCeiling = ofCeiling;
   return ratios;
+}
+
+/**
+ * In process ops/s ÷ ceiling-redis ops/s; HTTP single req/s and /v1/batch ops/s ÷ ceiling-http
+ * req/s (a batch carries many ops per request, so it can pass 1×).
+ */
+function ceilingRatios(phases: PhaseResult[]): NonNullable<BenchResult["ratios"]["ofCeiling"]> {
+  const redis = phases.find((p) => p.id === "ceiling-redis")?.opsPerSec;
+  const http = phases.find((p) => p.id === "ceiling-http")?.requestsPerSec;
+  const out: NonNullable<BenchResult["ratios"]["ofCeiling"]> = {};
+  for (const p of phases) {
+    if (p.mode === "in-process" && redis)
+      out[p.id] = { ceiling: "ceiling-redis", ratio: p.opsPerSec / redis };
+    if (p.mode === "http-single" && http && p.requestsPerSec !== undefined) {
+      out[p.id] = { ceiling: "ceiling-http", ratio: p.requestsPerSec / http };
+    }
+    if (p.mode === "http-batch" && http) out[p.id] = { ceiling: "ceiling-http", ratio: p.opsPerSec / http };
+  }
+  return out;
 }
 
 export function checkTargets(phases: PhaseResult[], scenario: string): TargetCheck[] {

@@ -1,6 +1,7 @@
 // Load generator thread for the HTTP phases: rebuilds the topology from the seed, opens keep-alive
-// connections and keeps one request in flight on each, for single requests or /v1/batch. Refused
-// requests (503) and lost connections are counted and the load goes on: they never end a phase.
+// connections and keeps one request in flight on each, for single requests, /v1/batch or the
+// ceiling route. Refused requests (503) and lost connections are counted and the load goes on:
+// they never end a phase.
 import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
 import { HistogramSet } from "../histogram.js";
@@ -9,11 +10,12 @@ import { RefusalCount, type RefusalData } from "../refusals.js";
 import { buildTopology } from "../topology.js";
 import { type Op, statusUpdates, WorkloadGenerator } from "../workload.js";
 import { HttpConnection, type HttpResponse } from "./raw-client.js";
-import { toBatchEntry, toRequest } from "./requests.js";
+import { CEILING_PATH, toBatchEntry, toRequest } from "./requests.js";
 
 export interface LoadWorkerInput {
   port: number;
-  mode: "single" | "batch";
+  /** ceiling: GET the ceiling server's constant answer (the ceiling-http phase). */
+  mode: "single" | "batch" | "ceiling";
   stream: string;
   connections: number;
   batchSize: number;
@@ -41,6 +43,7 @@ export type LoadWorkerMessage =
 const REFUSED = 503;
 const OK_FALSE = Buffer.from('"ok":false');
 const RECONNECT_DELAY_MS = 100;
+const CEILING_OP = [{ kind: "ceiling" }] as const;
 
 interface BatchEntryResult {
   ok: boolean;
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
     errors[label] = (errors[label] ?? 0) + n;
   };
   /** Acknowledged operations only: refused and failed ones never reach ops, req/s or the timeline. */
-  const account = (now: number, done: Op[], units: number) => {
+  const account = (now: number, done: readonly { kind: string }[], units: number) => {
     const slot = Math.floor((now - warmupEnd) / 250);
     slotOps[slot] = (slotOps[slot] ?? 0) + done.length;
     slotUpdates[slot] = (slotUpdates[slot] ?? 0) + units;
@@ -189,9 +192,25 @@ async function main(): Promise<void> {
     }
   };
 
+  const ceiling = async (slot: number) => {
+    while (performance.now() < end) {
+      const started = performance.now();
+      const response = await send(slot, "GET", CEILING_PATH, undefined, "ceiling");
+      const now = performance.now();
+      if (response === null) continue;
+      if (response.status !== 200) {
+        count(`ceiling: HTTP ${response.status}`);
+        continue;
+      }
+      if (started < warmupEnd) continue;
+      latency.get(`GET ${CEILING_PATH}`).recordMs(now - started);
+      account(now, CEILING_OP, 0);
+    }
+  };
+
   const progress = setInterval(() => parentPort?.postMessage({ type: "progress", ops }), 250);
   try {
-    const run = input.mode === "single" ? single : batch;
+    const run = input.mode === "single" ? single : input.mode === "batch" ? batch : ceiling;
     await Promise.all(connections.map((_, slot) => run(slot)));
   } finally {
     clearInterval(progress);

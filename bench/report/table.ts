@@ -11,6 +11,7 @@ export function renderTable(result: BenchResult): string {
       "implementation",
       "ops/s",
       "req/s",
+      "of ceiling",
       "status upd/s",
       "p50 ms",
       "p99 ms",
@@ -26,6 +27,7 @@ export function renderTable(result: BenchResult): string {
       p.label,
       int(p.opsPerSec),
       p.requestsPerSec === undefined ? "-" : int(p.requestsPerSec),
+      ofCeilingCell(result, p),
       int(p.statusUpdatesPerSec),
       ms(all?.p50Ms),
       ms(all?.p99Ms),
@@ -75,6 +77,7 @@ export function renderTable(result: BenchResult): string {
     `Ratios: C/A throughput ${r.cOverA?.toFixed(1) ?? "-"}×, C/B ${r.cOverB?.toFixed(2) ?? "-"}×, C rows/op = ${
       r.cRowsOverA === undefined ? "-" : `${(r.cRowsOverA * 100).toFixed(1)}% of A's`
     }`,
+    ...ceilingLines(result),
     "",
   );
   const cpuRows: string[][] = [
@@ -91,12 +94,33 @@ export function renderTable(result: BenchResult): string {
     ]);
   }
   lines.push(...grid(cpuRows), "");
-  lines.push("Targets (issue 4):");
+  lines.push("Targets (issues 4 and 8):");
   for (const t of result.targets) {
     const verdict = t.pass === null ? "N/A " : t.pass ? "PASS" : "MISS";
     lines.push(`  ${verdict}  ${t.name}: ${t.actual} (target ${t.target})`);
   }
   return lines.join("\n");
+}
+
+/** The phase's throughput as a share of its ceiling ("ceiling" on the ceiling rows themselves). */
+export function ofCeilingCell(result: BenchResult, p: PhaseResult): string {
+  if (p.mode === "ceiling") return "ceiling";
+  const of = result.ratios.ofCeiling?.[p.id];
+  return of === undefined ? "-" : `${of.ratio.toFixed(2)}×`;
+}
+
+/** What the "of ceiling" column divides by, in words. */
+export function ceilingLines(result: BenchResult): string[] {
+  const redis = result.phases.find((p) => p.id === "ceiling-redis");
+  const http = result.phases.find((p) => p.id === "ceiling-http");
+  const lines: string[] = [];
+  if (redis) lines.push(`Of ceiling: in process ops/s ÷ ceiling-redis ${int(redis.opsPerSec)} ops/s`);
+  if (http?.requestsPerSec !== undefined) {
+    lines.push(
+      `Of ceiling: HTTP single req/s and /v1/batch ops/s ÷ ceiling-http ${int(http.requestsPerSec)} req/s`,
+    );
+  }
+  return lines;
 }
 
 /** Refused operations, with their share of the phase's writes when there were any. */
