@@ -25,7 +25,7 @@ export function renderMarkdown(result: BenchResult): string {
     "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ...result.phases.map((p) => {
       const all = p.latency.all;
-      return `| ${p.label} | ${int(p.opsPerSec)} | ${p.requestsPerSec === undefined ? "–" : int(p.requestsPerSec)} | ${ofCeilingCell(result, p)} | ${int(p.statusUpdatesPerSec)} | ${ms(all?.p50Ms)} | ${ms(all?.p99Ms)} | ${ms(all?.maxMs)} | ${p.pgRows === undefined ? "–" : p.pgRows.perOp.toFixed(3)} | ${refusedCell(p)} | ${int(errorCount(p))} |`;
+      return `| ${p.label} | ${int(p.opsPerSec)} | ${p.requestsPerSec === undefined ? "–" : int(p.requestsPerSec)} | ${ofCeilingCell(result, p)} | ${p.mode === "ceiling" ? "–" : int(p.statusUpdatesPerSec)} | ${ms(all?.p50Ms)} | ${ms(all?.p99Ms)} | ${ms(all?.maxMs)} | ${p.pgRows === undefined ? "–" : p.pgRows.perOp.toFixed(3)} | ${refusedCell(p)} | ${int(errorCount(p))} |`;
     }),
     "",
     `Ratios: C/A throughput **${fmtRatio(result.ratios.cOverA, 1)}**, C/B **${fmtRatio(result.ratios.cOverB, 2)}**; ` +

@@ -28,7 +28,7 @@ export function renderTable(result: BenchResult): string {
       int(p.opsPerSec),
       p.requestsPerSec === undefined ? "-" : int(p.requestsPerSec),
       ofCeilingCell(result, p),
-      int(p.statusUpdatesPerSec),
+      p.mode === "ceiling" ? "-" : int(p.statusUpdatesPerSec),
       ms(all?.p50Ms),
       ms(all?.p99Ms),
       ms(all?.maxMs),
