@@ -4,6 +4,7 @@ import { performance } from "node:perf_hooks";
 import type { ReadState } from "../src/core/types.js";
 import { errorLabel, execute } from "./execute.js";
 import { HistogramSet } from "./histogram.js";
+import { isRefusal, RefusalCount } from "./refusals.js";
 import { Timeline } from "./timeline.js";
 import { type Op, statusUpdates, type WorkloadGenerator } from "./workload.js";
 
@@ -32,6 +33,7 @@ export interface DriveOptions {
 }
 
 export interface DriveResult {
+  /** Acknowledged operations of the measured window. */
   ops: number;
   /** Probe posts completed (not in ops: they are not the workload, but they do write rows). */
   probeOps: number;
@@ -40,6 +42,7 @@ export interface DriveResult {
   /** Seconds the load was on (all of it, except in the burst scenario). */
   activeMs: number;
   errors: Record<string, number>;
+  refusals: RefusalCount;
   latency: HistogramSet;
   postBySize: HistogramSet;
   probe: HistogramSet;
@@ -53,6 +56,7 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
   const postBySize = new HistogramSet();
   const probe = new HistogramSet();
   const errors: Record<string, number> = {};
+  const refusals = new RefusalCount();
   const opsByKind: Record<string, number> = {};
   const warmupEnd = performance.now() + options.warmupMs;
   const end = warmupEnd + options.durationMs;
@@ -76,14 +80,33 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
       }
       const op: Op = generator.next();
       const started = now;
+      let outcome: "acknowledged" | "refused" | "failed" = "acknowledged";
       try {
         await execute(readState, op);
       } catch (err) {
-        const label = `${op.kind}: ${errorLabel(err)}`;
-        errors[label] = (errors[label] ?? 0) + 1;
+        if (isRefusal(err)) outcome = "refused";
+        else {
+          outcome = "failed";
+          const label = `${op.kind}: ${errorLabel(err)}`;
+          errors[label] = (errors[label] ?? 0) + 1;
+        }
       }
       now = performance.now();
+      if (outcome !== "acknowledged") {
+        if (started >= warmupEnd) {
+          refusals.attempted(op.kind);
+          if (outcome === "refused") {
+            refusals.refused(op.kind);
+            refusals.latency.recordMs(now - started);
+          }
+        }
+        // A refusal can come without any I/O: 128 clients retrying at once would then never let
+        // the event loop reach the timers, and the worker that must catch up is one of them.
+        await yieldToEventLoop();
+        continue;
+      }
       if (started < warmupEnd) continue;
+      refusals.attempted(op.kind);
       const elapsed = now - started;
       latency.get(op.kind).recordMs(elapsed);
       if (op.kind === "post") postBySize.get(op.sizeClass).recordMs(elapsed);
@@ -109,8 +132,12 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
             probeOps++;
           },
           (err: unknown) => {
-            const label = `probe post: ${errorLabel(err)}`;
-            errors[label] = (errors[label] ?? 0) + 1;
+            // Probes are not the workload: a refused one is listed, but not in the share of writes.
+            if (isRefusal(err)) refusals.refused("probe post");
+            else {
+              const label = `probe post: ${errorLabel(err)}`;
+              errors[label] = (errors[label] ?? 0) + 1;
+            }
           },
         );
       },
@@ -138,12 +165,17 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
     elapsedMs: options.durationMs,
     activeMs: options.bursty ? Math.min(activeMs, options.durationMs) : options.durationMs,
     errors,
+    refusals,
     latency,
     postBySize,
     probe,
     timeline,
     opsByKind,
   };
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -42,6 +42,8 @@ export interface BenchOptions {
   concurrency: number;
   pgPool: number;
   only: Set<Implementation>;
+  /** Run the ceiling phases (ceiling-redis, ceiling-http) before the implementations. */
+  ceilings: boolean;
   http: boolean;
   httpConnections: number;
   httpWorkers: number;
@@ -80,6 +82,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   concurrency: 128,
   pgPool: 16,
   only: new Set(["A", "B", "C"]),
+  ceilings: true,
   http: true,
   httpConnections: 64,
   httpWorkers: 1,
@@ -153,6 +156,7 @@ export const USAGE = `npm run bench -- [flags]
   --concurrency N          outstanding operations in process (default ${DEFAULT_OPTIONS.concurrency})
   --pg-pool N              Pattern A's PostgreSQL pool size (default ${DEFAULT_OPTIONS.pgPool})
   --only A,B,C             implementations to run (default all)
+  --ceilings / --no-ceilings   measure the Redis and HTTP ceilings first (default on)
   --http / --no-http       run C over HTTP too (default on)
   --http-connections N --http-workers N --batch-size N --batch-connections N
   --http-processes N       HTTP processes of the server under test (serve --processes, default 1)
@@ -183,6 +187,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     };
     if (name === "http") options.http = true;
     else if (name === "no-http") options.http = false;
+    else if (name === "ceilings") options.ceilings = true;
+    else if (name === "no-ceilings") options.ceilings = false;
     else if (name === "json") options.json = true;
     else if (name === "separate-worker") options.separateWorker = true;
     else if (name === "help") throw new UsageError("");

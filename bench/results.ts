@@ -2,7 +2,12 @@
 import type { LatencySummary } from "./histogram.js";
 import type { TimelinePoint } from "./timeline.js";
 
-export type PhaseId = "A" | "B" | "C" | "C-http" | "C-batch";
+/**
+ * The ceilings run first: the same client and load generator against the cheapest possible work
+ * (a 4-command Lua script; a constant JSON route), so every other figure reads as a share of them.
+ */
+export type CeilingId = "ceiling-redis" | "ceiling-http";
+export type PhaseId = CeilingId | "A" | "B" | "C" | "C-http" | "C-batch";
 
 export interface CpuUse {
   /** CPU seconds per wall second (1.0 = one core busy), per component. */
@@ -24,6 +29,19 @@ export interface FlushLag {
   endDirty: number;
 }
 
+/** Operations refused with 503 `unavailable`: not acknowledged, so not in ops/s nor in `latency`. */
+export interface Refusals {
+  total: number;
+  byKind: Record<string, number>;
+  /** Writes (post, read, unread) sent in the measured window: acknowledged, refused or failed. */
+  writesAttempted: number;
+  writesRefused: number;
+  /** writesRefused / writesAttempted; above 1% the phase misses the lag target. */
+  writeShare: number;
+  /** Time to the refusal (per request over HTTP). */
+  latency: LatencySummary;
+}
+
 export interface PgRows {
   total: number;
   /** Per operation, probe posts included (they wrote rows too). */
@@ -38,10 +56,11 @@ export interface PgRows {
 export interface PhaseResult {
   id: PhaseId;
   label: string;
-  mode: "in-process" | "http-single" | "http-batch";
+  mode: "ceiling" | "in-process" | "http-single" | "http-batch";
   durationSec: number;
   /** Seconds the load was on (less than durationSec only in the burst scenario). */
   activeSec: number;
+  /** Acknowledged operations: refused and failed ones are counted apart (refused, errors). */
   ops: number;
   /** Fan-out probe posts beside the workload (counted in PostgreSQL rows per op, not in ops/s). */
   probeOps: number;
@@ -53,6 +72,8 @@ export interface PhaseResult {
   requestsPerSec?: number;
   opsByKind: Record<string, number>;
   errors: Record<string, number>;
+  refused: Refusals;
+  /** Acknowledged operations only. */
   latency: Record<string, LatencySummary>;
   postBySize: Record<string, LatencySummary>;
   probe: Record<string, LatencySummary>;
@@ -99,7 +120,16 @@ export interface BenchResult {
   /** Microseconds the generator takes per operation (its share of the bench process). */
   generatorUsPerOp: number;
   phases: PhaseResult[];
-  ratios: { cOverA?: number; cOverB?: number; cRowsOverA?: number };
+  ratios: {
+    cOverA?: number;
+    cOverB?: number;
+    cRowsOverA?: number;
+    /**
+     * Each phase against its ceiling: in process ops/s ÷ ceiling-redis ops/s; HTTP single req/s and
+     * /v1/batch ops/s ÷ ceiling-http req/s.
+     */
+    ofCeiling?: Partial<Record<PhaseId, { ceiling: CeilingId; ratio: number }>>;
+  };
   targets: TargetCheck[];
   notes: string[];
 }

@@ -1,5 +1,6 @@
 // `npm run bench`: readstate (C) against the two patterns ADR-02 rejected (A: synchronous
-// PostgreSQL, B: Redis only), on one seeded workload, in one run; then C over HTTP.
+// PostgreSQL, B: Redis only), on one seeded workload, in one run; then C over HTTP. First the two
+// ceilings (Redis client, HTTP stack), so every figure also reads as a share of what is reachable.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -8,6 +9,8 @@ import { describeMachine } from "./machine.js";
 import { PostgresProbe } from "./measure/postgres-stats.js";
 import { RedisProbe } from "./measure/redis-stats.js";
 import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options.js";
+import { runCeilingHttp } from "./phases/ceiling-http.js";
+import { runCeilingRedis } from "./phases/ceiling-redis.js";
 import type { RunContext } from "./phases/context.js";
 import { runHttp } from "./phases/http.js";
 import { runInProcess } from "./phases/in-process.js";
@@ -15,7 +18,7 @@ import { Progress } from "./progress.js";
 import { renderChart } from "./report/chart.js";
 import { renderMarkdown } from "./report/markdown.js";
 import { renderTable } from "./report/table.js";
-import type { BenchResult, PhaseResult } from "./results.js";
+import type { BenchResult, CeilingId, PhaseResult } from "./results.js";
 import { checkTargets, computeRatios } from "./targets.js";
 import { buildTopology } from "./topology.js";
 import { WorkloadGenerator } from "./workload.js";
@@ -44,6 +47,21 @@ export async function runBenchmark(options: BenchOptions, argv: string[]): Promi
       `readstate bench · ${options.scenario} · seed ${options.seed} · ${topology.channels.length} channels, ` +
         `${topology.users.length} users, ${topology.memberships.toLocaleString("en-US")} memberships`,
     );
+    if (options.ceilings) {
+      const ceilings: [CeilingId, (ctx: RunContext) => Promise<PhaseResult>][] = [
+        ["ceiling-redis", runCeilingRedis],
+      ];
+      // Like the HTTP phases, which it is the ceiling of.
+      if (options.http && options.only.has("C")) ceilings.push(["ceiling-http", runCeilingHttp]);
+      for (const [id, run] of ceilings) {
+        try {
+          phases.push(await run(ctx));
+        } catch (err) {
+          progress.note(`${id} failed: ${(err as Error).stack ?? err}`);
+          ctx.notes.push(`${id} did not complete: ${(err as Error).message}`);
+        }
+      }
+    }
     for (const implementation of ["A", "B", "C"] as const) {
       if (!options.only.has(implementation)) continue;
       try {

@@ -14,6 +14,7 @@ export class HttpConnection {
   private buffer: Buffer = Buffer.alloc(0);
   private pending: { resolve: (r: HttpResponse) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
+  private closing = false;
 
   private constructor(private readonly socket: net.Socket) {
     socket.setNoDelay(true);
@@ -35,6 +36,11 @@ export class HttpConnection {
       });
       socket.once("error", reject);
     });
+  }
+
+  /** False once the connection failed or the server said `Connection: close` (a 503 may). */
+  get reusable(): boolean {
+    return this.failure === null && !this.closing;
   }
 
   request(method: string, path: string, body?: string): Promise<HttpResponse> {
@@ -72,6 +78,7 @@ export class HttpConnection {
     } else {
       end = bodyStart;
     }
+    if (/\r\nconnection: *close/.test(head)) this.closing = true;
     const body = this.buffer.subarray(bodyStart, end);
     this.buffer = this.buffer.subarray(end);
     const pending = this.pending;

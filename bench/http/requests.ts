@@ -1,4 +1,5 @@
-// The workload's operations as API.md requests: single endpoints, and /v1/batch entries.
+// The workload's operations as API.md requests: single endpoints, and /v1/batch entries; and the
+// ceiling-http route.
 import type { Op } from "../workload.js";
 
 export interface HttpRequest {
@@ -6,6 +7,9 @@ export interface HttpRequest {
   path: string;
   body?: string;
 }
+
+/** The ceiling-http phase's only route (bench/http/ceiling-server.ts). */
+export const CEILING_PATH = "/ceiling";
 
 const seg = encodeURIComponent;
 

@@ -1,8 +1,9 @@
 // C as a separate process: `node --import tsx src/cli/main.ts serve`, as a deployment runs it, so
-// the load generator and the server never share an event loop.
+// the load generator and the server never share an event loop; and the ceiling-http server, alike.
 import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
+import { CEILING_PATH } from "./requests.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -71,27 +72,59 @@ export async function startServer(options: {
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
-  const tail: string[] = [];
+  const keep = keepTail();
+  const worker = options.separateWorker ? startWorker(options, keep) : undefined;
+  // The worker stops last: its SIGTERM flushes what the server's last requests left dirty.
+  return supervise(child, port, "/readyz", keep, worker);
+}
+
+/**
+ * The ceiling-http phase's server (bench/http/ceiling-server.ts): Fastify answering constant JSON,
+ * in its own process with as many processes as the server under test.
+ */
+export async function startCeilingServer(options: { processes?: number }): Promise<ServerHandle> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "bench/http/ceiling-server.ts", String(port), String(options.processes ?? 1)],
+    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  return supervise(child, port, CEILING_PATH, keepTail());
+}
+
+type LogKeeper = ((data: Buffer) => void) & { lines: string[] };
+
+function keepTail(): LogKeeper {
+  const lines: string[] = [];
   const keep = (data: Buffer) => {
-    tail.push(...data.toString("utf8").split("\n").filter(Boolean));
-    if (tail.length > 40) tail.splice(0, tail.length - 40);
+    lines.push(...data.toString("utf8").split("\n").filter(Boolean));
+    if (lines.length > 40) lines.splice(0, lines.length - 40);
   };
+  return Object.assign(keep, { lines });
+}
+
+/** Waits until `readyPath` answers 200 (or the child dies), then hands out a stoppable handle. */
+async function supervise(
+  child: ChildProcess,
+  port: number,
+  readyPath: string,
+  keep: LogKeeper,
+  stopAfter?: { stop(timeoutMs: number): Promise<void> },
+): Promise<ServerHandle> {
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const worker = options.separateWorker ? startWorker(options, keep) : undefined;
   const handle: ServerHandle = {
     port,
     pid: child.pid ?? -1,
-    logTail: () => tail.join("\n"),
+    logTail: () => keep.lines.join("\n"),
     async stop(timeoutMs = 30_000) {
       if (child.exitCode !== null) return child.exitCode;
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
       const code = await exited;
       clearTimeout(timer);
-      // The worker stops last: its SIGTERM flushes what the server's last requests left dirty.
-      if (worker) await worker.stop(timeoutMs);
+      if (stopAfter) await stopAfter.stop(timeoutMs);
       return code;
     },
   };
@@ -104,7 +137,7 @@ export async function startServer(options: {
       );
     }
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+      const response = await fetch(`http://127.0.0.1:${port}${readyPath}`);
       if (response.status === 200) return handle;
     } catch {
       // Not listening yet.

@@ -1,9 +1,7 @@
 // C over HTTP: the server in a child process, the load in worker threads; first single requests
 // (the workload's full mix), then /v1/batch (its writes, batchSize per request).
 import { performance } from "node:perf_hooks";
-import { Worker } from "node:worker_threads";
-import { HistogramSet } from "../histogram.js";
-import type { LoadWorkerInput, LoadWorkerMessage } from "../http/load-worker.js";
+import { type HttpLoad, runHttpLoad } from "../http/load.js";
 import { type ServerHandle, startServer } from "../http/server.js";
 import { CpuMeter } from "../measure/cpu.js";
 import { LagSampler } from "../measure/flush-lag.js";
@@ -11,7 +9,6 @@ import { diffRows, sumRows } from "../measure/postgres-stats.js";
 import { formatInt } from "../progress.js";
 import type { PhaseResult } from "../results.js";
 import { subjectNames, withApplicationName } from "../subjects.js";
-import { Timeline } from "../timeline.js";
 import { type RunContext, WARMUP_MS } from "./context.js";
 
 export async function runHttp(ctx: RunContext): Promise<PhaseResult[]> {
@@ -80,49 +77,43 @@ async function measure(
   const durationMs = options.httpDurationSec * 1000;
   const workers = Math.max(1, options.httpWorkers);
   const connections = mode === "single" ? options.httpConnections : options.batchConnections;
-  const perWorker = Math.max(1, Math.ceil(connections / workers));
+  const opened = Math.max(1, Math.ceil(connections / workers)) * workers;
   const label =
     mode === "single"
-      ? `C over HTTP: single requests (${perWorker * workers} connections)`
-      : `C over HTTP: /v1/batch of ${options.batchSize} (${perWorker * workers} connections)`;
+      ? `C over HTTP: single requests (${opened} connections)`
+      : `C over HTTP: /v1/batch of ${options.batchSize} (${opened} connections)`;
   progress.phase(label);
   const cpu = new CpuMeter(ctx.redis, server.pid);
   const startedAt = performance.now();
   const lag = new LagSampler(() => getJson(`${base}/v1/admin/sync`), startedAt + WARMUP_MS);
-  const { only: _only, ...plainOptions } = options;
-  const progressOps = new Array<number>(workers).fill(0);
+  let opsSoFar = 0;
   await cpu.begin();
   lag.start();
   const ticker = setInterval(() => {
     const elapsed = performance.now() - startedAt - WARMUP_MS;
-    const ops = progressOps.reduce((a, b) => a + b, 0);
     const last = lag.samples[lag.samples.length - 1];
     const lagText = last === undefined ? "" : ` · flush lag ${(last.ageMs / 1000).toFixed(1)} s`;
     progress.update(
       elapsed / durationMs,
-      `${formatInt(elapsed > 0 ? (ops * 1000) / elapsed : 0)} ops/s avg${lagText}`,
+      `${formatInt(elapsed > 0 ? (opsSoFar * 1000) / elapsed : 0)} ops/s avg${lagText}`,
     );
   }, 250);
-  let results: Extract<LoadWorkerMessage, { type: "done" }>[];
+  let load: HttpLoad;
   try {
-    results = await Promise.all(
-      Array.from({ length: workers }, (_, index) =>
-        runWorker(
-          {
-            port: server.port,
-            mode,
-            stream: `http-${mode}-${index}`,
-            connections: perWorker,
-            batchSize: options.batchSize,
-            warmupMs: WARMUP_MS,
-            durationMs,
-            options: plainOptions,
-          },
-          (ops) => {
-            progressOps[index] = ops;
-          },
-        ),
-      ),
+    load = await runHttpLoad(
+      {
+        port: server.port,
+        mode,
+        connections,
+        workers,
+        batchSize: options.batchSize,
+        warmupMs: WARMUP_MS,
+        durationMs,
+        options,
+      },
+      (ops) => {
+        opsSoFar = ops;
+      },
     );
   } finally {
     clearInterval(ticker);
@@ -131,25 +122,8 @@ async function measure(
   const cpuUse = await cpu.end();
   progress.finish();
 
-  const latency = new HistogramSet();
-  const timeline = new Timeline(0);
-  const errors: Record<string, number> = {};
-  const opsByKind: Record<string, number> = {};
-  let ops = 0;
-  let requests = 0;
-  let statusUpdates = 0;
-  for (const r of results) {
-    latency.mergeData(r.latency);
-    r.slots.ops.forEach((n, slot) => {
-      timeline.add(slot, n ?? 0, r.slots.updates[slot] ?? 0);
-    });
-    for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
-    for (const [k, v] of Object.entries(r.opsByKind)) opsByKind[k] = (opsByKind[k] ?? 0) + v;
-    ops += r.ops;
-    requests += r.requests;
-    statusUpdates += r.statusUpdates;
-  }
-  const points = timeline.points(durationMs);
+  const { ops, requests, statusUpdates } = load;
+  const points = load.timeline.points(durationMs);
   for (const sample of lag.samples) {
     const point = points[Math.min(points.length - 1, Math.floor(sample.atMs / 250))];
     if (point !== undefined && sample.atMs >= 0) {
@@ -172,34 +146,16 @@ async function measure(
     statusUpdatesPerSec: statusUpdates / seconds,
     requests,
     requestsPerSec: requests / seconds,
-    opsByKind,
-    errors,
-    latency: latency.summaries(),
+    opsByKind: load.opsByKind,
+    errors: load.errors,
+    refused: load.refusals.summary(),
+    latency: load.latency.summaries(),
     postBySize: {},
     probe: {},
     flushLag: lag.summary(),
     cpu: cpuUse,
     timeline: points,
   };
-}
-
-function runWorker(
-  input: LoadWorkerInput,
-  onProgress: (ops: number) => void,
-): Promise<Extract<LoadWorkerMessage, { type: "done" }>> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("../http/load-worker-entry.mjs", import.meta.url), {
-      workerData: input,
-    });
-    worker.on("message", (message: LoadWorkerMessage) => {
-      if (message.type === "progress") onProgress(message.ops);
-      else resolve(message);
-    });
-    worker.once("error", reject);
-    worker.once("exit", (code) => {
-      if (code !== 0) reject(new Error(`load worker exited with ${code}`));
-    });
-  });
 }
 
 /** Memberships through /v1/batch joins, 1,000 per request, a few requests in flight. */

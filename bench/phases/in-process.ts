@@ -114,6 +114,7 @@ export async function runInProcess(
       statusUpdatesPerSec: result.statusUpdates / activeSec,
       opsByKind: result.opsByKind,
       errors: result.errors,
+      refused: result.refusals.summary(),
       latency: result.latency.summaries(),
       postBySize: result.postBySize.summaries(),
       probe: result.probe.summaries(),

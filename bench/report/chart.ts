@@ -6,6 +6,8 @@ const WIDTH = 900;
 const PANEL = 260;
 const MARGIN = { left: 70, right: 190, top: 40, gap: 70, bottom: 40 };
 const COLORS: Record<string, string> = {
+  "ceiling-redis": "#17becf",
+  "ceiling-http": "#bcbd22",
   A: "#d62728",
   B: "#7f7f7f",
   C: "#1f77b4",
@@ -105,7 +107,7 @@ export function renderChart(result: BenchResult): string {
       text(
         MARGIN.left + plotW + 38,
         lagLegendY + 4,
-        `${phase.id}: p99 ${(phase.flushLag.p99Ms / 1000).toFixed(1)} s`,
+        `${phase.id}: p99 ${(phase.flushLag.p99Ms / 1000).toFixed(1)} s, max ${(phase.flushLag.maxMs / 1000).toFixed(1)} s`,
         11,
       ),
     );

@@ -1,6 +1,6 @@
 // bench/results/report.md: the run in full, for a person reading it later.
 import type { BenchResult, PhaseResult } from "../results.js";
-import { errorCount } from "./table.js";
+import { ceilingLines, errorCount, ofCeilingCell, refusedCell, refusedDetail } from "./table.js";
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (n: number | undefined) => (n === undefined ? "–" : n < 10 ? n.toFixed(2) : n.toFixed(1));
@@ -21,17 +21,25 @@ export function renderMarkdown(result: BenchResult): string {
     "",
     "## Quick stats",
     "",
-    "| implementation | ops/s | requests/s | status updates/s | p50 ms | p99 ms | max ms | PG rows/op | errors |",
-    "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    "| implementation | ops/s | requests/s | of ceiling | status updates/s | p50 ms | p99 ms | max ms | PG rows/op | refused | errors |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ...result.phases.map((p) => {
       const all = p.latency.all;
-      return `| ${p.label} | ${int(p.opsPerSec)} | ${p.requestsPerSec === undefined ? "–" : int(p.requestsPerSec)} | ${int(p.statusUpdatesPerSec)} | ${ms(all?.p50Ms)} | ${ms(all?.p99Ms)} | ${ms(all?.maxMs)} | ${p.pgRows === undefined ? "–" : p.pgRows.perOp.toFixed(3)} | ${int(errorCount(p))} |`;
+      return `| ${p.label} | ${int(p.opsPerSec)} | ${p.requestsPerSec === undefined ? "–" : int(p.requestsPerSec)} | ${ofCeilingCell(result, p)} | ${p.mode === "ceiling" ? "–" : int(p.statusUpdatesPerSec)} | ${ms(all?.p50Ms)} | ${ms(all?.p99Ms)} | ${ms(all?.maxMs)} | ${p.pgRows === undefined ? "–" : p.pgRows.perOp.toFixed(3)} | ${refusedCell(p)} | ${int(errorCount(p))} |`;
     }),
     "",
     `Ratios: C/A throughput **${fmtRatio(result.ratios.cOverA, 1)}**, C/B **${fmtRatio(result.ratios.cOverB, 2)}**; ` +
       `C's PostgreSQL rows per op are **${result.ratios.cRowsOverA === undefined ? "–" : `${(result.ratios.cRowsOverA * 100).toFixed(1)}%`}** of A's.`,
     "",
-    "## Targets (issue 4)",
+    ...ceilingLines(result).map((line) => `${line}.  `),
+    "The ceilings run first with the same client or load generator against the cheapest possible work (a 4-command " +
+      "Lua script on one hash tag; a Fastify route answering constant JSON in its own process): no implementation can pass " +
+      "them on this machine, so the share is how much of the reachable throughput it keeps.",
+    "",
+    "ops/s, requests/s and latency count acknowledged operations only. Refused ones (HTTP 503 `unavailable`, in process " +
+      "a `ReadStateError` `unavailable`) are counted apart, with their share of the phase's writes; see Refused writes below.",
+    "",
+    "## Targets (issues 4 and 8)",
     "",
     "| | target | goal | measured |",
     "|---|---|---|---|",
@@ -78,6 +86,20 @@ export function renderMarkdown(result: BenchResult): string {
             .map(([k, s]) => `${k}: ${ms(s.p99Ms)} (${int(s.count)})`)
             .join("; ")} |`,
       ),
+    "",
+    "## Refused writes",
+    "",
+    "readstate refuses writes (503 `unavailable` + `Retry-After`) when its write-behind falls behind. The load goes on " +
+      "after a refusal; refused operations are in none of the figures above. A phase refusing more than 1% of its writes " +
+      "misses the flush lag target, whatever its lag.",
+    "",
+    ...(result.phases.some((p) => p.refused.total > 0)
+      ? [
+          "| phase | refused |",
+          "|---|---|",
+          ...result.phases.filter((p) => p.refused.total > 0).map((p) => `| ${p.id} | ${refusedDetail(p)} |`),
+        ]
+      : ["No phase refused an operation."]),
     "",
     "## PostgreSQL rows written",
     "",

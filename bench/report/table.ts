@@ -11,11 +11,13 @@ export function renderTable(result: BenchResult): string {
       "implementation",
       "ops/s",
       "req/s",
+      "of ceiling",
       "status upd/s",
       "p50 ms",
       "p99 ms",
       "max ms",
       "PG rows/op",
+      "refused",
       "errors",
     ],
   ];
@@ -25,11 +27,13 @@ export function renderTable(result: BenchResult): string {
       p.label,
       int(p.opsPerSec),
       p.requestsPerSec === undefined ? "-" : int(p.requestsPerSec),
-      int(p.statusUpdatesPerSec),
+      ofCeilingCell(result, p),
+      p.mode === "ceiling" ? "-" : int(p.statusUpdatesPerSec),
       ms(all?.p50Ms),
       ms(all?.p99Ms),
       ms(all?.maxMs),
       p.pgRows === undefined ? "-" : p.pgRows.perOp.toFixed(3),
+      refusedCell(p),
       int(errorCount(p)),
     ]);
   }
@@ -62,6 +66,9 @@ export function renderTable(result: BenchResult): string {
         `(${lag.samples} samples); backlog max ${int(lag.maxDirty)} channels, at end ${int(lag.endDirty)}`,
     );
   }
+  for (const p of result.phases.filter((ph) => ph.refused.total > 0)) {
+    lines.push(`${p.id} refused: ${refusedDetail(p)}`);
+  }
   if (result.redisBytesPerMember !== undefined) {
     lines.push(`C Redis memory per member state: ${int(result.redisBytesPerMember)} bytes`);
   }
@@ -70,6 +77,7 @@ export function renderTable(result: BenchResult): string {
     `Ratios: C/A throughput ${r.cOverA?.toFixed(1) ?? "-"}×, C/B ${r.cOverB?.toFixed(2) ?? "-"}×, C rows/op = ${
       r.cRowsOverA === undefined ? "-" : `${(r.cRowsOverA * 100).toFixed(1)}% of A's`
     }`,
+    ...ceilingLines(result),
     "",
   );
   const cpuRows: string[][] = [
@@ -86,12 +94,52 @@ export function renderTable(result: BenchResult): string {
     ]);
   }
   lines.push(...grid(cpuRows), "");
-  lines.push("Targets (issue 4):");
+  lines.push("Targets (issues 4 and 8):");
   for (const t of result.targets) {
     const verdict = t.pass === null ? "N/A " : t.pass ? "PASS" : "MISS";
     lines.push(`  ${verdict}  ${t.name}: ${t.actual} (target ${t.target})`);
   }
   return lines.join("\n");
+}
+
+/** The phase's throughput as a share of its ceiling ("ceiling" on the ceiling rows themselves). */
+export function ofCeilingCell(result: BenchResult, p: PhaseResult): string {
+  if (p.mode === "ceiling") return "ceiling";
+  const of = result.ratios.ofCeiling?.[p.id];
+  return of === undefined ? "-" : `${of.ratio.toFixed(2)}×`;
+}
+
+/** What the "of ceiling" column divides by, in words. */
+export function ceilingLines(result: BenchResult): string[] {
+  const redis = result.phases.find((p) => p.id === "ceiling-redis");
+  const http = result.phases.find((p) => p.id === "ceiling-http");
+  const lines: string[] = [];
+  if (redis) lines.push(`Of ceiling: in process ops/s ÷ ceiling-redis ${int(redis.opsPerSec)} ops/s`);
+  if (http?.requestsPerSec !== undefined) {
+    lines.push(
+      `Of ceiling: HTTP single req/s and /v1/batch ops/s ÷ ceiling-http ${int(http.requestsPerSec)} req/s`,
+    );
+  }
+  return lines;
+}
+
+/** Refused operations, with their share of the phase's writes when there were any. */
+export function refusedCell(p: PhaseResult): string {
+  const r = p.refused;
+  if (r.total === 0 || r.writesAttempted === 0) return int(r.total);
+  return `${int(r.total)} (${(r.writeShare * 100).toFixed(2)}%)`;
+}
+
+/** By kind, with the time to the refusal (refused ops are not in the latency above). */
+export function refusedDetail(p: PhaseResult): string {
+  const r = p.refused;
+  const kinds = Object.entries(r.byKind)
+    .map(([k, v]) => `${k} ${int(v)}`)
+    .join(", ");
+  return (
+    `${kinds}; ${(r.writeShare * 100).toFixed(2)}% of ${int(r.writesAttempted)} writes; ` +
+    `answered in p50 ${ms(r.latency.p50Ms)} / p99 ${ms(r.latency.p99Ms)} ms`
+  );
 }
 
 export function errorCount(p: PhaseResult): number {

@@ -33,7 +33,7 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
 }
 
 describe("npm run bench (smoke)", () => {
-  it("runs A, B, C in process and C over HTTP, and writes the report, chart and JSON", async () => {
+  it("runs the ceilings, A, B, C in process and C over HTTP, and writes the report, chart and JSON", async () => {
     outDir = await mkdtemp(path.join(os.tmpdir(), "readstate-bench-smoke-"));
     const { code, stdout, stderr } = await runBench([
       "--duration=2",
@@ -52,16 +52,53 @@ describe("npm run bench (smoke)", () => {
     ]);
     expect(code, stderr).toBe(0);
 
-    const result = JSON.parse(stdout) as { phases: { id: string }[]; targets: { name: string }[] };
-    expect(result.phases.map((p) => p.id)).toEqual(["A", "B", "C", "C-http", "C-batch"]);
+    const result = JSON.parse(stdout) as {
+      phases: {
+        id: string;
+        ops: number;
+        refused: { total: number; writesAttempted: number; writeShare: number };
+        flushLag?: { p99Ms: number; maxMs: number };
+      }[];
+      ratios: { ofCeiling?: Record<string, { ceiling: string; ratio: number }> };
+      targets: { name: string; pass: boolean | null }[];
+    };
+    expect(result.phases.map((p) => p.id)).toEqual([
+      "ceiling-redis",
+      "ceiling-http",
+      "A",
+      "B",
+      "C",
+      "C-http",
+      "C-batch",
+    ]);
     expect(result.targets.length).toBeGreaterThan(5);
+    for (const phase of result.phases) {
+      expect(phase.ops, phase.id).toBeGreaterThan(0);
+      expect(phase.refused.total, phase.id).toBeGreaterThanOrEqual(0);
+    }
+    // Every phase with writes knows how many it sent: the refused share has a denominator.
+    for (const id of ["A", "B", "C", "C-http", "C-batch"]) {
+      const phase = result.phases.find((p) => p.id === id);
+      expect(phase?.refused.writesAttempted, id).toBeGreaterThan(0);
+    }
+    expect(result.ratios.ofCeiling?.C?.ceiling).toBe("ceiling-redis");
+    expect(result.ratios.ofCeiling?.["C-http"]?.ceiling).toBe("ceiling-http");
+    expect(result.ratios.ofCeiling?.["C-batch"]?.ceiling).toBe("ceiling-http");
+    // Issue 8's lag promise is checked for each phase of C.
+    for (const label of ["C: readstate", "C over HTTP, single requests", "C over HTTP, /v1/batch"]) {
+      expect(
+        result.targets.some((t) => t.name.startsWith(`Flush lag max, ${label}`)),
+        label,
+      ).toBe(true);
+    }
 
     const report = await readFile(path.join(outDir, "report.md"), "utf8");
     for (const section of [
       "## Quick stats",
-      "## Targets (issue 4)",
+      "## Targets (issues 4 and 8)",
       "## Latency per operation type",
       "## Fan-out: post latency by channel size",
+      "## Refused writes",
       "## PostgreSQL rows written",
       "## Write-behind (C): flush lag and backlog",
       "## Where the time goes",
@@ -78,5 +115,6 @@ describe("npm run bench (smoke)", () => {
     expect(code).toBe(2);
     expect(stderr).toContain("unknown flag --no-such-flag");
     expect(stderr).toContain("--only A,B,C");
+    expect(stderr).toContain("--no-ceilings");
   });
 });
