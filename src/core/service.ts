@@ -86,7 +86,7 @@ export class ReadStateService {
     if (!list.complete) {
       // PostgreSQL's list lacks the joins not yet flushed, and the Redis list may have lost some
       // (on Cluster its node can lose its data while the channel's node keeps an unflushed join).
-      // A merge is final only once every change made before an earlier merge's read is flushed;
+      // A merge is final only once every change made before an earlier merge's mark is flushed;
       // the check comes before the PostgreSQL read, so that read sees them all.
       const settled = list.mergedAt !== null && (await this.hot.flushedBefore(list.mergedAt));
       const stored = await this.fromCold(() => this.cold.userChannels(userId));
