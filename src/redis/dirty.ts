@@ -99,6 +99,19 @@ export class DirtyIndex {
     return { at: at ? Number(at) : null, rows: Number(rows ?? 0), ms: Number(ms ?? 0) };
   }
 
+  /**
+   * A failed flush attempt, shared like the last flush: while the newest attempt failed, PostgreSQL is
+   * not answering, and no instance refuses writes because of the backlog (src/sync/backpressure.ts).
+   */
+  async recordFlushFailure(): Promise<void> {
+    await this.redis.hset(this.keys.syncStats(), "failedAt", await this.now());
+  }
+
+  async lastFlushFailure(): Promise<number | null> {
+    const failedAt = await this.redis.hget(this.keys.syncStats(), "failedAt");
+    return failedAt ? Number(failedAt) : null;
+  }
+
   /** Redis's clock, which stamps every dirty entry. */
   async now(): Promise<number> {
     const [seconds, micros] = await this.redis.time();

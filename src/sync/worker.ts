@@ -18,6 +18,8 @@ export interface WorkerOptions {
   leaseMs?: number;
   onFlush?: (report: FlushReport) => void;
   onError?: (err: Error) => void;
+  /** True while the oldest dirty change is past the backpressure threshold: skip the wait. */
+  behind?: () => boolean;
 }
 
 /** Channels read per partition per pass: a pass stays small even with a large backlog. */
@@ -93,10 +95,13 @@ export class FlushWorker {
           this.pass({ force: false, before: Number.POSITIVE_INFINITY }),
         );
         failures = 0;
-        delay = pass.more ? 0 : Math.max(0, this.options.intervalMs - (performance.now() - started));
+        const behind = pass.more || this.options.behind?.() === true;
+        delay = behind ? 0 : Math.max(0, this.options.intervalMs - (performance.now() - started));
       } catch (err) {
         failures++;
         this.options.onError?.(err as Error);
+        // Shared, so that no instance refuses writes while PostgreSQL fails (sync/backpressure.ts).
+        await this.dirty.recordFlushFailure().catch(() => {});
         delay = backoffDelay(failures, Math.min(this.options.intervalMs, 5000));
       }
       if (delay > 0) await sleep(delay, this.stopSignal.signal);
