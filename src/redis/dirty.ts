@@ -100,16 +100,21 @@ export class DirtyIndex {
   }
 
   /**
-   * A failed flush attempt, shared like the last flush: while the newest attempt failed, PostgreSQL is
+   * A failed flush pass, shared like the last flush: while the newest attempt failed, PostgreSQL is
    * not answering, and no instance refuses writes because of the backlog (src/sync/backpressure.ts).
    */
   async recordFlushFailure(): Promise<void> {
     await this.redis.hset(this.keys.syncStats(), "failedAt", await this.now());
   }
 
-  async lastFlushFailure(): Promise<number | null> {
-    const failedAt = await this.redis.hget(this.keys.syncStats(), "failedAt");
-    return failedAt ? Number(failedAt) : null;
+  /** The last pass's duration over the time its changes piled up in (src/sync/backpressure.ts). */
+  async recordFlushLoad(load: number): Promise<void> {
+    await this.redis.hset(this.keys.syncStats(), "load", load.toFixed(3));
+  }
+
+  async flushHealth(): Promise<{ failedAt: number | null; load: number | null }> {
+    const [failedAt, load] = await this.redis.hmget(this.keys.syncStats(), "failedAt", "load");
+    return { failedAt: failedAt ? Number(failedAt) : null, load: load ? Number(load) : null };
   }
 
   /** Redis's clock, which stamps every dirty entry. */

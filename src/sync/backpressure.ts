@@ -43,6 +43,11 @@ export interface BacklogSample {
   lastFlushAt: number | null;
   /** The last failed flush pass; null when none was recorded. */
   lastFailureAt: number | null;
+  /**
+   * The last pass's duration over the time its changes piled up in (at least the flush interval);
+   * null before the first. Above 1 the worker falls further behind with every pass.
+   */
+  load: number | null;
 }
 
 export type BacklogProbe = () => Promise<BacklogSample>;
@@ -51,6 +56,12 @@ export interface BackpressureState {
   /** Writes are being refused. */
   shedding: boolean;
   oldestDirtyAgeMs: number;
+  /**
+   * The oldest dirty age, scaled by the worker's load when it falls behind (load > 1): the backlog
+   * takes that much longer to write than it took to pile up, so the acknowledged writes behind the
+   * oldest one are predicted to wait about this long.
+   */
+  predictedLagMs: number;
   /** Time since the last committed flush batch; null when none was ever recorded. */
   lastFlushAgeMs: number | null;
   /** PostgreSQL took a flush within the window and the newest attempt did not fail. */
@@ -68,6 +79,7 @@ export interface BackpressureOptions {
 const OPEN: BackpressureState = {
   shedding: false,
   oldestDirtyAgeMs: 0,
+  predictedLagMs: 0,
   lastFlushAgeMs: null,
   flushesSucceed: false,
 };
@@ -76,14 +88,16 @@ const OPEN: BackpressureState = {
 export function assess(sample: BacklogSample, thresholdMs: number, windowMs: number): BackpressureState {
   const oldestDirtyAgeMs = sample.oldestSince === null ? 0 : Math.max(0, sample.now - sample.oldestSince);
   const lastFlushAgeMs = sample.lastFlushAt === null ? null : Math.max(0, sample.now - sample.lastFlushAt);
+  const predictedLagMs = Math.round(oldestDirtyAgeMs * Math.max(1, sample.load ?? 0));
   const flushesSucceed =
     sample.lastFlushAt !== null &&
     lastFlushAgeMs !== null &&
     lastFlushAgeMs <= windowMs &&
     (sample.lastFailureAt === null || sample.lastFailureAt < sample.lastFlushAt);
   return {
-    shedding: flushesSucceed && oldestDirtyAgeMs > thresholdMs,
+    shedding: flushesSucceed && predictedLagMs > thresholdMs,
     oldestDirtyAgeMs,
+    predictedLagMs,
     lastFlushAgeMs,
     flushesSucceed,
   };
@@ -92,13 +106,19 @@ export function assess(sample: BacklogSample, thresholdMs: number, windowMs: num
 /** The figures the monitor needs, read from the dirty index (auto-pipelined: one round trip). */
 export function backlogProbe(dirty: DirtyIndex): BacklogProbe {
   return async () => {
-    const [now, backlog, last, lastFailureAt] = await Promise.all([
+    const [now, backlog, last, health] = await Promise.all([
       dirty.now(),
       dirty.backlog(),
       dirty.lastFlush(),
-      dirty.lastFlushFailure(),
+      dirty.flushHealth(),
     ]);
-    return { now, oldestSince: backlog.oldestSince, lastFlushAt: last.at, lastFailureAt };
+    return {
+      now,
+      oldestSince: backlog.oldestSince,
+      lastFlushAt: last.at,
+      lastFailureAt: health.failedAt,
+      load: health.load,
+    };
   };
 }
 
@@ -156,15 +176,16 @@ export class BackpressureMonitor implements WriteGate {
    * next pass at once instead of waiting for its interval.
    */
   get behind(): boolean {
-    return this.state.oldestDirtyAgeMs > this.options.thresholdMs;
+    return this.state.predictedLagMs > this.options.thresholdMs;
   }
 
   admitWrite(): void {
-    const { shedding, oldestDirtyAgeMs } = this.state;
+    const { shedding, oldestDirtyAgeMs, predictedLagMs } = this.state;
     if (!shedding) return;
     throw new WritesRefused(
-      `writes are refused for now: the oldest change not yet in PostgreSQL is ${(oldestDirtyAgeMs / 1000).toFixed(1)} s old ` +
-        `(limit ${(this.options.thresholdMs / 1000).toFixed(1)} s) and the write-behind worker is catching up; ` +
+      `writes are refused for now: the oldest change not yet in PostgreSQL is ${(oldestDirtyAgeMs / 1000).toFixed(1)} s old, ` +
+        `the backlog would take about ${(predictedLagMs / 1000).toFixed(1)} s to reach it (limit ${(this.options.thresholdMs / 1000).toFixed(1)} s), ` +
+        `and the write-behind worker is catching up; ` +
         `nothing was applied, retry after ${RETRY_AFTER_SECONDS} s`,
       RETRY_AFTER_SECONDS,
     );

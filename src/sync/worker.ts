@@ -86,6 +86,7 @@ export class FlushWorker {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let previousStart: number | undefined;
     while (this.running) {
       const started = performance.now();
       // The interval counts from the start of a pass, so a long pass does not stretch the lag.
@@ -95,6 +96,13 @@ export class FlushWorker {
           this.pass({ force: false, before: Number.POSITIVE_INFINITY }),
         );
         failures = 0;
+        // A pass writes what piled up since the previous one began: its duration over that time says
+        // how fast the worker keeps up (above 1 it falls further behind with every pass).
+        if (previousStart !== undefined && pass.rows > 0) {
+          const piledUp = Math.max(started - previousStart, this.options.intervalMs);
+          const load = (performance.now() - started) / piledUp;
+          await this.dirty.recordFlushLoad(load).catch(() => {});
+        }
         const behind = pass.more || this.options.behind?.() === true;
         delay = behind ? 0 : Math.max(0, this.options.intervalMs - (performance.now() - started));
       } catch (err) {
@@ -104,6 +112,7 @@ export class FlushWorker {
         await this.dirty.recordFlushFailure().catch(() => {});
         delay = backoffDelay(failures, Math.min(this.options.intervalMs, 5000));
       }
+      previousStart = started;
       if (delay > 0) await sleep(delay, this.stopSignal.signal);
     }
   }

@@ -9,10 +9,17 @@ const WINDOW = 10_000;
 
 describe("assess", () => {
   it("sheds only past the threshold while a recent flush committed and none failed since", () => {
-    const sample = { now: NOW, oldestSince: NOW - 8001, lastFlushAt: NOW - 500, lastFailureAt: null };
+    const sample = {
+      now: NOW,
+      oldestSince: NOW - 8001,
+      lastFlushAt: NOW - 500,
+      lastFailureAt: null,
+      load: null,
+    };
     expect(assess(sample, THRESHOLD, WINDOW)).toEqual({
       shedding: true,
       oldestDirtyAgeMs: 8001,
+      predictedLagMs: 8001,
       lastFlushAgeMs: 500,
       flushesSucceed: true,
     });
@@ -20,8 +27,20 @@ describe("assess", () => {
     expect(assess({ ...sample, oldestSince: null }, THRESHOLD, WINDOW).shedding).toBe(false);
   });
 
+  it("sheds earlier when the worker's passes take longer than their changes took to pile up", () => {
+    const sample = { now: NOW, oldestSince: NOW - 3000, lastFlushAt: NOW - 500, lastFailureAt: null };
+    expect(assess({ ...sample, load: 0.5 }, THRESHOLD, WINDOW)).toMatchObject({
+      shedding: false,
+      predictedLagMs: 3000,
+    });
+    expect(assess({ ...sample, load: 3 }, THRESHOLD, WINDOW)).toMatchObject({
+      shedding: true,
+      predictedLagMs: 9000,
+    });
+  });
+
   it("keeps accepting writes while PostgreSQL does not answer", () => {
-    const behind = { now: NOW, oldestSince: NOW - 60_000 };
+    const behind = { now: NOW, oldestSince: NOW - 60_000, load: null };
     // No flush ever committed (a fresh deployment, or PostgreSQL down since the start).
     expect(assess({ ...behind, lastFlushAt: null, lastFailureAt: null }, THRESHOLD, WINDOW).shedding).toBe(
       false,
