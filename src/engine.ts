@@ -10,6 +10,12 @@ import { createPool, PostgresStore } from "./postgres/store.js";
 import { checkEvictionPolicy, connectRedis, openRedis } from "./redis/connection.js";
 import { DirtyIndex } from "./redis/dirty.js";
 import { RedisStore } from "./redis/store.js";
+import {
+  BackpressureMonitor,
+  type BackpressureState,
+  backlogProbe,
+  FLUSH_WINDOW_SLACK_MS,
+} from "./sync/backpressure.js";
 import { FlushWorker } from "./sync/worker.js";
 
 /** The engine: every operation of ReadState plus what an operator needs to watch it. */
@@ -18,6 +24,8 @@ export interface Engine extends ReadState {
   /** Emits "flush", "flushError", "redisError", "postgresError". */
   readonly events: EventEmitter<EngineEvents>;
   readiness(): Promise<Readiness>;
+  /** Whether writes are being refused to let the worker catch up (sync/backpressure.ts). */
+  backpressure(): BackpressureState;
 }
 
 /** Switches for tests only, never exposed as configuration. */
@@ -59,7 +67,11 @@ export async function createReadState(
     );
     const cold = new PostgresStore(pool, config.schema);
     cold.fenceDisabled = testing.unfencedFlushes === true;
-    const service = new ReadStateService(hot, cold, (err) => events.emit("postgresError", err));
+    const pressure = new BackpressureMonitor({
+      thresholdMs: config.backpressureAgeMs,
+      windowMs: config.flushIntervalMs + FLUSH_WINDOW_SLACK_MS,
+    });
+    const service = new ReadStateService(hot, cold, (err) => events.emit("postgresError", err), pressure);
     // The worker talks to Redis on its own connection: on the shared one its few commands would
     // queue behind every request's, and a saturated service would flush late.
     const workerRedis = connectRedis(config.redisUrl);
@@ -72,7 +84,11 @@ export async function createReadState(
       batchRows: config.flushBatchRows,
       onFlush: (report) => events.emit("flush", report),
       onError: (err) => events.emit("flushError", err),
+      behind: () => pressure.behind,
     });
+    // Every engine samples the backlog, also one without a worker: its gate is what refuses writes.
+    pressure.start(backlogProbe(dirty));
+    cleanup.push(() => pressure.stop());
     if (config.worker) {
       worker.start();
       cleanup.push(() => worker.stop());
@@ -102,15 +118,20 @@ export async function createReadState(
       async syncStatus(): Promise<SyncStatus> {
         return unavailableOnFailure(async () => {
           const [now, backlog, last] = await Promise.all([dirty.now(), dirty.backlog(), dirty.lastFlush()]);
+          const { shedding } = pressure.state;
           return {
             dirty: backlog.dirty,
             oldestDirtyAgeMs: backlog.oldestSince === null ? 0 : Math.max(0, now - backlog.oldestSince),
             lastFlushAt: last.at === null ? null : new Date(last.at).toISOString(),
             lastFlushRows: last.rows,
             lastFlushMs: last.ms,
+            shedding,
+            backpressureAgeMs: config.backpressureAgeMs,
           };
         });
       },
+
+      backpressure: () => pressure.state,
 
       async readiness(): Promise<Readiness> {
         const [redisCheck, postgresCheck] = await Promise.all([

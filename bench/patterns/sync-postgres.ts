@@ -224,7 +224,15 @@ export class SyncPostgresReadState implements ReadState {
   }
 
   async syncStatus(): Promise<SyncStatus> {
-    return { dirty: 0, oldestDirtyAgeMs: 0, lastFlushAt: null, lastFlushRows: 0, lastFlushMs: 0 };
+    return {
+      dirty: 0,
+      oldestDirtyAgeMs: 0,
+      lastFlushAt: null,
+      lastFlushRows: 0,
+      lastFlushMs: 0,
+      shedding: false,
+      backpressureAgeMs: 0,
+    };
   }
 
   async close(): Promise<void> {

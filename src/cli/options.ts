@@ -59,6 +59,13 @@ export const WORKER_FLAGS: FlagSpecs = {
     placeholder: "rows",
     description: "upper bound of rows per flush transaction",
   },
+  "backpressure-age-ms": {
+    type: "string",
+    config: "backpressureAgeMs",
+    placeholder: "ms",
+    description:
+      "refuse writes (503) while the oldest unflushed change is older than this and flushes succeed",
+  },
   "cache-ttl-ms": {
     type: "string",
     config: "cacheTtlMs",

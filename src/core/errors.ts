@@ -15,12 +15,15 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 export class ReadStateError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** When set, HTTP answers carry `Retry-After` with this many seconds. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options);
     this.name = "ReadStateError";
     this.code = code;
     this.status = ERROR_STATUS[code];
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   /** The contract's error body: `{ "error": { "code", "message" } }`. */

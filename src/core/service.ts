@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ReadStateError } from "./errors.js";
+import { OPEN_GATE, type WriteGate } from "./gate.js";
 import { assertId, MAX_MENTIONS } from "./ids.js";
 import { ChannelNotLoaded, type ColdStore, type HotStore, type RawMemberState } from "./ports.js";
 import type {
@@ -31,11 +32,14 @@ export class ReadStateService {
     private readonly hot: HotStore,
     private readonly cold: ColdStore,
     private readonly onColdError: (err: Error) => void = () => {},
+    /** Asked by every write after its input is checked and before anything changes. */
+    private readonly gate: WriteGate = OPEN_GATE,
   ) {}
 
   async join(channelId: string, userId: string): Promise<MemberState> {
     assertId("channelId", channelId);
     assertId("userId", userId);
+    this.gate.admitWrite();
     // The user's list first: if the process dies between the two, the list holds an extra channel
     // (filtered on read), never misses one.
     await this.hot.addUserChannel(userId, channelId);
@@ -46,12 +50,14 @@ export class ReadStateService {
   async leave(channelId: string, userId: string): Promise<void> {
     assertId("channelId", channelId);
     assertId("userId", userId);
+    this.gate.admitWrite();
     await this.withChannel(channelId, () => this.hot.leave(channelId, userId));
   }
 
   async post(channelId: string, message: PostInput): Promise<PostResult> {
     assertId("channelId", channelId);
     assertPost(message);
+    this.gate.admitWrite();
     const { created, seq } = await this.withChannel(channelId, () => this.hot.post(channelId, message));
     return { channelId, messageId: message.messageId, seq, created };
   }
@@ -60,6 +66,7 @@ export class ReadStateService {
     assertId("channelId", channelId);
     assertId("userId", userId);
     if (messageId !== undefined) assertId("messageId", messageId);
+    this.gate.admitWrite();
     const state = await this.withChannel(channelId, () => this.hot.markRead(channelId, userId, messageId));
     return memberState(channelId, userId, state);
   }
@@ -68,6 +75,7 @@ export class ReadStateService {
     assertId("channelId", channelId);
     assertId("userId", userId);
     assertId("messageId", messageId);
+    this.gate.admitWrite();
     const state = await this.withChannel(channelId, () => this.hot.markUnread(channelId, userId, messageId));
     return memberState(channelId, userId, state);
   }
@@ -149,6 +157,7 @@ export class ReadStateService {
 
   async deleteChannel(channelId: string): Promise<void> {
     assertId("channelId", channelId);
+    this.gate.admitWrite();
     await this.withChannel(channelId, () => this.hot.deleteChannel(channelId));
   }
 

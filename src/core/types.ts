@@ -75,6 +75,10 @@ export interface SyncStatus {
   lastFlushAt: string | null;
   lastFlushRows: number;
   lastFlushMs: number;
+  /** Extension: writes are being refused so that the worker catches up (backpressure). */
+  shedding: boolean;
+  /** Extension: the oldest dirty age past which writes are refused while flushes succeed. */
+  backpressureAgeMs: number;
 }
 
 /** The read-state engine: every operation of API.md, in process. */

@@ -75,6 +75,9 @@ export function errorHandler(metrics: HttpMetrics) {
     // Engine errors were counted where the operation ran; count the ones that never reached it.
     if (!metrics.wasCounted(err)) metrics.countRejected(request.routeOptions.config.op, body.error.code);
     if (status === 401) reply.header("www-authenticate", "Bearer");
+    if (isReadStateError(err) && err.retryAfterSeconds !== undefined) {
+      reply.header("retry-after", String(err.retryAfterSeconds));
+    }
     return reply.code(status).send(body);
   };
 }

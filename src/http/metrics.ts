@@ -3,6 +3,7 @@
 import { performance } from "node:perf_hooks";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { isReadStateError } from "../core/errors.js";
+import { isWritesRefused } from "../core/gate.js";
 import type { FlushReport } from "../core/types.js";
 import type { Engine } from "../engine.js";
 
@@ -36,6 +37,9 @@ export interface HttpMetrics {
   close(): void;
 }
 
+/** The operations the backpressure gate may refuse. */
+const WRITE_OPERATIONS: OperationName[] = ["join", "leave", "post", "read", "unread", "delete_channel"];
+
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const FLUSH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -66,6 +70,21 @@ export function createMetrics(engine: Engine, onScrapeError: (err: unknown) => v
     help: "Age of the oldest unflushed change; the durability window is 10 s",
     registers: [registry],
   });
+  const writesRefused = new Counter({
+    name: "readstate_writes_refused_total",
+    help: "Writes refused (503, Retry-After, nothing applied) while the worker catches up (backpressure)",
+    labelNames: ["op"] as const,
+    registers: [registry],
+  });
+  // Read at each scrape, from the engine's last backlog sample.
+  new Gauge({
+    name: "readstate_backpressure_shedding",
+    help: "1 while writes are refused because the oldest unflushed change is past the threshold",
+    registers: [registry],
+    collect() {
+      this.set(engine.backpressure().shedding ? 1 : 0);
+    },
+  });
   const flushDuration = new Histogram({
     name: "readstate_flush_duration_seconds",
     help: "Duration of one write-behind flush batch",
@@ -94,6 +113,7 @@ export function createMetrics(engine: Engine, onScrapeError: (err: unknown) => v
     registers: [registry],
   });
   for (const dependency of ["redis", "postgres"]) dependencyErrors.labels(dependency).inc(0);
+  for (const op of WRITE_OPERATIONS) writesRefused.labels(op).inc(0);
   flushErrors.inc(0);
 
   // Labelled children are looked up once: hashing label sets on every request is measurable at 15k/s.
@@ -141,6 +161,7 @@ export function createMetrics(engine: Engine, onScrapeError: (err: unknown) => v
         return result;
       } catch (err) {
         countOutcome(op, outcomeOf(err));
+        if (isWritesRefused(err)) writesRefused.labels(op).inc();
         if (typeof err === "object" && err !== null) counted.add(err);
         throw err;
       } finally {

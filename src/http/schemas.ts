@@ -114,6 +114,8 @@ export const SyncStatusBody = Type.Object({
   lastFlushAt: NullableString(),
   lastFlushRows: Count,
   lastFlushMs: Type.Number({ minimum: 0 }),
+  shedding: Type.Boolean(),
+  backpressureAgeMs: Count,
 });
 
 const DependencyVerdict = Type.Object({ ok: Type.Boolean(), reason: Type.Optional(Type.String()) });

@@ -99,6 +99,24 @@ export class DirtyIndex {
     return { at: at ? Number(at) : null, rows: Number(rows ?? 0), ms: Number(ms ?? 0) };
   }
 
+  /**
+   * A failed flush pass, shared like the last flush: while the newest attempt failed, PostgreSQL is
+   * not answering, and no instance refuses writes because of the backlog (src/sync/backpressure.ts).
+   */
+  async recordFlushFailure(): Promise<void> {
+    await this.redis.hset(this.keys.syncStats(), "failedAt", await this.now());
+  }
+
+  /** The last pass's duration over the time its changes piled up in (src/sync/backpressure.ts). */
+  async recordFlushLoad(load: number): Promise<void> {
+    await this.redis.hset(this.keys.syncStats(), "load", load.toFixed(3));
+  }
+
+  async flushHealth(): Promise<{ failedAt: number | null; load: number | null }> {
+    const [failedAt, load] = await this.redis.hmget(this.keys.syncStats(), "failedAt", "load");
+    return { failedAt: failedAt ? Number(failedAt) : null, load: load ? Number(load) : null };
+  }
+
   /** Redis's clock, which stamps every dirty entry. */
   async now(): Promise<number> {
     const [seconds, micros] = await this.redis.time();

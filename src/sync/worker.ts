@@ -18,6 +18,8 @@ export interface WorkerOptions {
   leaseMs?: number;
   onFlush?: (report: FlushReport) => void;
   onError?: (err: Error) => void;
+  /** True while the oldest dirty change is past the backpressure threshold: skip the wait. */
+  behind?: () => boolean;
 }
 
 /** Channels read per partition per pass: a pass stays small even with a large backlog. */
@@ -84,6 +86,7 @@ export class FlushWorker {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let previousStart: number | undefined;
     while (this.running) {
       const started = performance.now();
       // The interval counts from the start of a pass, so a long pass does not stretch the lag.
@@ -93,12 +96,23 @@ export class FlushWorker {
           this.pass({ force: false, before: Number.POSITIVE_INFINITY }),
         );
         failures = 0;
-        delay = pass.more ? 0 : Math.max(0, this.options.intervalMs - (performance.now() - started));
+        // A pass writes what piled up since the previous one began: its duration over that time says
+        // how fast the worker keeps up (above 1 it falls further behind with every pass).
+        if (previousStart !== undefined && pass.rows > 0) {
+          const piledUp = Math.max(started - previousStart, this.options.intervalMs);
+          const load = (performance.now() - started) / piledUp;
+          await this.dirty.recordFlushLoad(load).catch(() => {});
+        }
+        const behind = pass.more || this.options.behind?.() === true;
+        delay = behind ? 0 : Math.max(0, this.options.intervalMs - (performance.now() - started));
       } catch (err) {
         failures++;
         this.options.onError?.(err as Error);
+        // Shared, so that no instance refuses writes while PostgreSQL fails (sync/backpressure.ts).
+        await this.dirty.recordFlushFailure().catch(() => {});
         delay = backoffDelay(failures, Math.min(this.options.intervalMs, 5000));
       }
+      previousStart = started;
       if (delay > 0) await sleep(delay, this.stopSignal.signal);
     }
   }

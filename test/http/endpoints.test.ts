@@ -156,12 +156,21 @@ describe("admin", () => {
     expect(flush.body.remaining).toBe(0);
   });
 
-  it("GET /v1/admin/sync has the contract's fields", async () => {
+  it("GET /v1/admin/sync has the contract's fields, plus the backpressure extension", async () => {
     const answer = await req("GET", "/v1/admin/sync");
     expect(answer.status).toBe(200);
     expect(Object.keys(answer.body).sort()).toEqual(
-      ["dirty", "lastFlushAt", "lastFlushMs", "lastFlushRows", "oldestDirtyAgeMs"].sort(),
+      [
+        "dirty",
+        "lastFlushAt",
+        "lastFlushMs",
+        "lastFlushRows",
+        "oldestDirtyAgeMs",
+        "shedding",
+        "backpressureAgeMs",
+      ].sort(),
     );
+    expect(answer.body).toMatchObject({ shedding: false, backpressureAgeMs: 8000 });
     expect(answer.body.dirty).toBe(0);
     expect(typeof answer.body.lastFlushAt).toBe("string");
   });

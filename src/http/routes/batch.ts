@@ -8,9 +8,14 @@
 //   disjoint state (the channel is the unit of atomicity; a user's channel list only gains or loses
 //   that channel) so they commute, and run concurrently: a 100-op batch costs about as many Redis
 //   round trips as its busiest channel has ops, not 100. Results are always in request order.
+// - Backpressure (src/sync/backpressure.ts): each write op is admitted or refused as it runs, like a
+//   single request. A refused op gets its own `{ ok: false, error: { code: "unavailable" } }` and
+//   nothing of it is applied; the other ops still answer (read-only ops are never refused), and the
+//   response (200) carries `Retry-After`.
 import type { ValidateFunction } from "ajv";
 import type { FastifyBaseLogger } from "fastify";
 import { isReadStateError } from "../../core/errors.js";
+import { isWritesRefused } from "../../core/gate.js";
 import type { Engine } from "../../engine.js";
 import type { App, RouteDeps } from "../context.js";
 import { errorReply, INTERNAL_ERROR } from "../errors.js";
@@ -117,8 +122,9 @@ async function applyBatch(
   ops: unknown[],
   log: FastifyBaseLogger,
   requestId: string,
-): Promise<(BatchResult | BatchFailure)[]> {
+): Promise<{ results: (BatchResult | BatchFailure)[]; retryAfterSeconds: number | undefined }> {
   const results: (BatchResult | BatchFailure)[] = new Array(ops.length);
+  let retryAfterSeconds: number | undefined;
   // Per channel, a promise chain in request order; chains of different channels run side by side.
   const chains = new Map<string, Promise<void>>();
   ops.forEach((raw, index) => {
@@ -133,6 +139,9 @@ async function applyBatch(
         results[index] = await applyOp(engine, metrics, op);
       } catch (err) {
         if (!isReadStateError(err)) log.error({ err, op: index }, "batch op failed");
+        if (isWritesRefused(err)) {
+          retryAfterSeconds = Math.max(retryAfterSeconds ?? 0, err.retryAfterSeconds ?? 0);
+        }
         results[index] = failureOf(err, requestId);
       }
     };
@@ -140,7 +149,7 @@ async function applyBatch(
     chains.set(op.channelId, previous ? previous.then(run) : run());
   });
   await Promise.all(chains.values());
-  return results;
+  return { results, retryAfterSeconds };
 }
 
 export function batchRoutes(app: App, { engine, metrics }: RouteDeps): void {
@@ -166,9 +175,10 @@ export function batchRoutes(app: App, { engine, metrics }: RouteDeps): void {
         );
         return reply.code(status).send(body);
       }
-      const results = await metrics.run("batch", () =>
+      const { results, retryAfterSeconds } = await metrics.run("batch", () =>
         applyBatch(engine, metrics, ops, request.log, request.id),
       );
+      if (retryAfterSeconds !== undefined) reply.header("retry-after", String(retryAfterSeconds));
       return { results };
     },
   );
