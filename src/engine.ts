@@ -21,7 +21,7 @@ export interface Engine extends ReadState {
 }
 
 /**
- * Connects to Redis (refusing an `allkeys-*` eviction policy) and PostgreSQL, migrates the schema
+ * Connects to Redis (refusing any maxmemory-policy but `noeviction`) and PostgreSQL, migrates the schema
  * unless `migrate: false`, and starts the write-behind worker unless `worker: false`.
  */
 export async function createReadState(options: Partial<ReadStateConfig> = {}): Promise<Engine> {

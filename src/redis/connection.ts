@@ -57,8 +57,10 @@ export async function openRedis(client: RedisClient, url: string): Promise<void>
 }
 
 /**
- * Eviction of dirty state is data loss: refuse `allkeys-*` policies. Cluster: every master is asked.
- * Returns the policy seen, or throws with the fix.
+ * Only `noeviction` is safe. `allkeys-*` may evict state not yet written to PostgreSQL; `volatile-*`
+ * evicts single keys of a clean channel (say its message index but not its cursors), and the channel
+ * then answers from half its state. Cluster: every master is asked. Returns the policies seen, or
+ * throws with the fix.
  */
 export async function checkEvictionPolicy(client: RedisClient): Promise<string[]> {
   const nodes = client instanceof Cluster ? client.nodes("master") : [client as Redis];
@@ -66,14 +68,24 @@ export async function checkEvictionPolicy(client: RedisClient): Promise<string[]
   for (const node of nodes) {
     const reply = (await node.config("GET", "maxmemory-policy")) as string[];
     const policy = reply[1] ?? "unknown";
-    if (policy.startsWith("allkeys-")) {
-      throw new Error(
-        `Redis maxmemory-policy is ${policy}: Redis could evict state not yet written to PostgreSQL. ` +
-          "Set it to noeviction (CONFIG SET maxmemory-policy noeviction, and in redis.conf) " +
-          "or a volatile-* policy; readstate only lets clean, flushed channels expire.",
-      );
-    }
+    if (policy !== "noeviction") throw new Error(evictionRefusal(policy));
     policies.push(policy);
   }
   return policies;
+}
+
+/** What a policy other than noeviction would do to readstate's state (also `readstate doctor`'s verdict). */
+export function evictionRisk(policy: string): string {
+  return policy.startsWith("volatile-")
+    ? "Redis would evict single keys of a channel (e.g. its message index but not its read cursors), " +
+        "and the channel would then answer from half its state"
+    : "Redis could evict state not yet written to PostgreSQL, which loses it";
+}
+
+function evictionRefusal(policy: string): string {
+  return (
+    `Redis maxmemory-policy is ${policy}: ${evictionRisk(policy)}. Set it to noeviction ` +
+    "(CONFIG SET maxmemory-policy noeviction, and maxmemory-policy noeviction in redis.conf); " +
+    "when Redis is full, readstate then refuses writes with 503 and loses nothing."
+  );
 }
