@@ -18,6 +18,11 @@ export interface ReadStateConfig {
   cacheTtlMs: number;
   /** Upper bound of rows one flush batch writes in one transaction. */
   flushBatchRows: number;
+  /**
+   * How long a Redis command may take before the caller gets 503 `unavailable`. A write script only
+   * applies if it starts well within it (see src/redis/clock.ts), so a 503 means nothing was applied.
+   */
+  redisTimeoutMs: number;
 }
 
 export interface ServerConfig extends ReadStateConfig {
@@ -36,12 +41,13 @@ export const DEFAULTS: ServerConfig = {
   migrate: true,
   cacheTtlMs: 24 * 3600 * 1000,
   flushBatchRows: 5000,
+  redisTimeoutMs: 2000,
   host: "127.0.0.1",
   port: 8080,
   apiToken: undefined,
 };
 
-/** Environment variable behind each option (API.md, "Configuration"; the last three are extensions). */
+/** Environment variable behind each option (API.md, "Configuration"; from cacheTtlMs on, extensions). */
 export const ENV_NAMES = {
   redisUrl: "REDIS_URL",
   databaseUrl: "DATABASE_URL",
@@ -53,11 +59,15 @@ export const ENV_NAMES = {
   port: "PORT",
   cacheTtlMs: "READSTATE_CACHE_TTL_MS",
   flushBatchRows: "READSTATE_FLUSH_BATCH_ROWS",
+  redisTimeoutMs: "READSTATE_REDIS_TIMEOUT_MS",
 } as const satisfies Partial<Record<keyof ServerConfig, string>>;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
+
+/** Below this, ordinary latency spikes (a fork for AOF rewrite, a slow network) would answer 503. */
+const MIN_REDIS_TIMEOUT_MS = 100;
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 const PREFIX_RE = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -74,6 +84,7 @@ export function resolveConfig(options: Partial<ReadStateConfig> = {}): ReadState
     migrate: options.migrate ?? DEFAULTS.migrate,
     cacheTtlMs: options.cacheTtlMs ?? DEFAULTS.cacheTtlMs,
     flushBatchRows: options.flushBatchRows ?? DEFAULTS.flushBatchRows,
+    redisTimeoutMs: options.redisTimeoutMs ?? DEFAULTS.redisTimeoutMs,
   };
   if (!SCHEMA_RE.test(config.schema)) {
     throw new ConfigError(
@@ -88,6 +99,12 @@ export function resolveConfig(options: Partial<ReadStateConfig> = {}): ReadState
   positiveInt("flushIntervalMs", config.flushIntervalMs);
   positiveInt("cacheTtlMs", config.cacheTtlMs);
   positiveInt("flushBatchRows", config.flushBatchRows);
+  positiveInt("redisTimeoutMs", config.redisTimeoutMs);
+  if (config.redisTimeoutMs < MIN_REDIS_TIMEOUT_MS) {
+    throw new ConfigError(
+      `redisTimeoutMs ${config.redisTimeoutMs} is too short to tell a slow Redis from a hung one: use ${MIN_REDIS_TIMEOUT_MS} or more (default ${DEFAULTS.redisTimeoutMs})`,
+    );
+  }
   return config;
 }
 
@@ -119,6 +136,7 @@ export function resolveServerConfig(
     flushIntervalMs: int("flushIntervalMs", DEFAULTS.flushIntervalMs),
     cacheTtlMs: int("cacheTtlMs", DEFAULTS.cacheTtlMs),
     flushBatchRows: int("flushBatchRows", DEFAULTS.flushBatchRows),
+    redisTimeoutMs: int("redisTimeoutMs", DEFAULTS.redisTimeoutMs),
     worker: typeof flags.worker === "boolean" ? flags.worker : undefined,
     migrate: typeof flags.migrate === "boolean" ? flags.migrate : undefined,
   });

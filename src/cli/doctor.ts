@@ -71,6 +71,7 @@ export async function checkRedis(url: string): Promise<Check[]> {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 3000,
+    commandTimeout: 3000, // a hung Redis fails the check instead of hanging doctor
     retryStrategy: () => null,
   });
   redis.on("error", () => {}); // reported through the failed connect below

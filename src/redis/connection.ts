@@ -7,9 +7,11 @@ export type RedisClient = (Redis | Cluster) & ScriptClient;
 
 /**
  * Fail fast instead of queueing while Redis is away: an operation answers 503 `unavailable` at once
- * (nothing applied) rather than hanging, and the client reconnects in the background.
+ * (nothing applied) rather than hanging, and the client reconnects in the background. A Redis that
+ * hangs (stopped, or stuck in a slow command) fails each command after `timeoutMs`: it keeps the
+ * connection, so only the command timeout notices it.
  */
-export function connectRedis(url: string): RedisClient {
+export function connectRedis(url: string, timeoutMs?: number): RedisClient {
   const nodes = url
     .split(",")
     .map((part) => part.trim())
@@ -20,6 +22,7 @@ export function connectRedis(url: string): RedisClient {
     enableAutoPipelining: true,
     lazyConnect: true,
     retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
+    ...(timeoutMs === undefined ? {} : { commandTimeout: timeoutMs }),
   };
   const client =
     nodes.length > 1
@@ -88,4 +91,29 @@ function evictionRefusal(policy: string): string {
     "(CONFIG SET maxmemory-policy noeviction, and maxmemory-policy noeviction in redis.conf); " +
     "when Redis is full, readstate then refuses writes with 503 and loses nothing."
   );
+}
+
+/** Redis's memory against its maxmemory; on Cluster summed over the masters, full when any one is. */
+export interface RedisMemory {
+  usedBytes: number;
+  /** 0: no limit. */
+  maxBytes: number;
+  /** Redis refuses writes (noeviction): used memory, less what eviction does not count, is over maxmemory. */
+  full: boolean;
+}
+
+export async function redisMemory(client: RedisClient): Promise<RedisMemory> {
+  const nodes = client instanceof Cluster ? client.nodes("master") : [client as Redis];
+  const memory: RedisMemory = { usedBytes: 0, maxBytes: 0, full: false };
+  for (const node of nodes) {
+    const info = await node.info("memory");
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1] ?? 0);
+    const used = field("used_memory");
+    const max = field("maxmemory");
+    memory.usedBytes += used;
+    memory.maxBytes += max;
+    // Redis's own test before a write (evict.c): AOF and replica buffers do not count.
+    if (max > 0 && used - field("mem_not_counted_for_evict") > max) memory.full = true;
+  }
+  return memory;
 }
