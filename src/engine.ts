@@ -130,8 +130,7 @@ export async function createReadState(options: Partial<ReadStateConfig> = {}): P
       },
 
       async readiness(): Promise<Readiness> {
-        const started = performance.now();
-        const [redisCheck, postgresCheck] = await Promise.all([
+        const [redisCheck, [postgresCheck, schema]] = await Promise.all([
           verdict("Redis", READINESS_CHECK_MS, async () => {
             await redis.ping();
             const memory = await redisMemory(redis);
@@ -143,18 +142,22 @@ export async function createReadState(options: Partial<ReadStateConfig> = {}): P
               "503 until memory is freed or maxmemory raised; reads of cached channels and the worker go on"
             );
           }),
-          verdict("PostgreSQL", READINESS_CHECK_MS, async () => {
-            await pool.query("SELECT 1");
-            return undefined;
-          }),
-        ]);
-        const left = Math.max(100, READINESS_CHECK_MS - (performance.now() - started));
-        const schema = postgresCheck.ok
-          ? await verdict("PostgreSQL", left, async () => {
+          (async () => {
+            const started = performance.now();
+            const reachable = await verdict("PostgreSQL", READINESS_CHECK_MS, async () => {
+              await pool.query("SELECT 1");
+              return undefined;
+            });
+            if (!reachable.ok)
+              return [reachable, { ok: false, reason: "PostgreSQL is unreachable" }] as const;
+            const left = Math.max(100, READINESS_CHECK_MS - (performance.now() - started));
+            const migrated = await verdict("PostgreSQL", left, async () => {
               const status = await schemaStatus(pool, config.schema);
               return status.ok ? undefined : (status.reason ?? `schema ${config.schema} is not ready`);
-            })
-          : { ok: false, reason: "PostgreSQL is unreachable" };
+            });
+            return [reachable, migrated] as const;
+          })(),
+        ]);
         return {
           ready: redisCheck.ok && postgresCheck.ok && schema.ok,
           redis: redisCheck,
