@@ -23,6 +23,11 @@ export interface ReadStateConfig {
    * PostgreSQL keeps taking flushes: the worker is behind, and API.md's 10 s window is at stake.
    */
   backpressureAgeMs: number;
+  /**
+   * How long a Redis command may take before the caller gets 503 `unavailable`. A write script only
+   * applies if it starts well within it (see src/redis/clock.ts), so a 503 means nothing was applied.
+   */
+  redisTimeoutMs: number;
 }
 
 export interface ServerConfig extends ReadStateConfig {
@@ -44,12 +49,13 @@ export const DEFAULTS: ServerConfig = {
   // 2 s short of the contract's 10 s: the monitor's poll, a pass's first batch and a loaded event
   // loop fit in that margin (docs/RELIABILITY.md, scenario 11, reports it under saturation).
   backpressureAgeMs: 8000,
+  redisTimeoutMs: 2000,
   host: "127.0.0.1",
   port: 8080,
   apiToken: undefined,
 };
 
-/** Environment variable behind each option (API.md, "Configuration"; the last four are extensions). */
+/** Environment variable behind each option (API.md, "Configuration"; from cacheTtlMs on, extensions). */
 export const ENV_NAMES = {
   redisUrl: "REDIS_URL",
   databaseUrl: "DATABASE_URL",
@@ -62,11 +68,15 @@ export const ENV_NAMES = {
   cacheTtlMs: "READSTATE_CACHE_TTL_MS",
   flushBatchRows: "READSTATE_FLUSH_BATCH_ROWS",
   backpressureAgeMs: "READSTATE_BACKPRESSURE_AGE_MS",
+  redisTimeoutMs: "READSTATE_REDIS_TIMEOUT_MS",
 } as const satisfies Partial<Record<keyof ServerConfig, string>>;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
+
+/** Below this, ordinary latency spikes (a fork for AOF rewrite, a slow network) would answer 503. */
+const MIN_REDIS_TIMEOUT_MS = 100;
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 const PREFIX_RE = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -84,6 +94,7 @@ export function resolveConfig(options: Partial<ReadStateConfig> = {}): ReadState
     cacheTtlMs: options.cacheTtlMs ?? DEFAULTS.cacheTtlMs,
     flushBatchRows: options.flushBatchRows ?? DEFAULTS.flushBatchRows,
     backpressureAgeMs: options.backpressureAgeMs ?? DEFAULTS.backpressureAgeMs,
+    redisTimeoutMs: options.redisTimeoutMs ?? DEFAULTS.redisTimeoutMs,
   };
   if (!SCHEMA_RE.test(config.schema)) {
     throw new ConfigError(
@@ -99,6 +110,12 @@ export function resolveConfig(options: Partial<ReadStateConfig> = {}): ReadState
   positiveInt("cacheTtlMs", config.cacheTtlMs);
   positiveInt("flushBatchRows", config.flushBatchRows);
   positiveInt("backpressureAgeMs", config.backpressureAgeMs);
+  positiveInt("redisTimeoutMs", config.redisTimeoutMs);
+  if (config.redisTimeoutMs < MIN_REDIS_TIMEOUT_MS) {
+    throw new ConfigError(
+      `redisTimeoutMs ${config.redisTimeoutMs} is too short to tell a slow Redis from a hung one: use ${MIN_REDIS_TIMEOUT_MS} or more (default ${DEFAULTS.redisTimeoutMs})`,
+    );
+  }
   return config;
 }
 
@@ -131,6 +148,7 @@ export function resolveServerConfig(
     cacheTtlMs: int("cacheTtlMs", DEFAULTS.cacheTtlMs),
     flushBatchRows: int("flushBatchRows", DEFAULTS.flushBatchRows),
     backpressureAgeMs: int("backpressureAgeMs", DEFAULTS.backpressureAgeMs),
+    redisTimeoutMs: int("redisTimeoutMs", DEFAULTS.redisTimeoutMs),
     worker: typeof flags.worker === "boolean" ? flags.worker : undefined,
     migrate: typeof flags.migrate === "boolean" ? flags.migrate : undefined,
   });

@@ -1,13 +1,21 @@
 // Composition root: wires the Redis store, the PostgreSQL store, the service and the worker.
 // Resources are opened in order and closed in reverse; close() is idempotent.
 import { EventEmitter } from "node:events";
+import { performance } from "node:perf_hooks";
 import { type ReadStateConfig, resolveConfig } from "./config.js";
 import { ReadStateError } from "./core/errors.js";
 import { ReadStateService } from "./core/service.js";
 import type { EngineEvents, FlushResult, Readiness, ReadState, SyncStatus } from "./core/types.js";
 import { migrate, schemaStatus } from "./postgres/migrate.js";
 import { createPool, PostgresStore } from "./postgres/store.js";
-import { checkEvictionPolicy, connectRedis, openRedis } from "./redis/connection.js";
+import { RedisClock } from "./redis/clock.js";
+import {
+  checkEvictionPolicy,
+  connectRedis,
+  openRedis,
+  type RedisMemory,
+  redisMemory,
+} from "./redis/connection.js";
 import { DirtyIndex } from "./redis/dirty.js";
 import { RedisStore } from "./redis/store.js";
 import {
@@ -24,6 +32,8 @@ export interface Engine extends ReadState {
   /** Emits "flush", "flushError", "redisError", "postgresError". */
   readonly events: EventEmitter<EngineEvents>;
   readiness(): Promise<Readiness>;
+  /** Redis's memory against maxmemory (for metrics); at maxmemory writes answer 503. */
+  redisMemory(): Promise<RedisMemory>;
   /** Whether writes are being refused to let the worker catch up (sync/backpressure.ts). */
   backpressure(): BackpressureState;
 }
@@ -35,7 +45,13 @@ export interface TestingHooks {
 }
 
 /**
- * Connects to Redis (refusing an `allkeys-*` eviction policy) and PostgreSQL, migrates the schema
+ * Each readiness check gives up after this (they run side by side; the schema check gets what the
+ * PostgreSQL check left), so /readyz answers within its 3 s and names the dependency that hung.
+ */
+const READINESS_CHECK_MS = 2000;
+
+/**
+ * Connects to Redis (refusing any maxmemory-policy but `noeviction`) and PostgreSQL, migrates the schema
  * unless `migrate: false`, and starts the write-behind worker unless `worker: false`.
  */
 export async function createReadState(
@@ -50,20 +66,31 @@ export async function createReadState(
   };
 
   try {
-    const redis = connectRedis(config.redisUrl);
+    const redis = connectRedis(config.redisUrl, config.redisTimeoutMs);
     // ioredis reports connection trouble as 'error' events; unhandled they would crash the process.
     redis.on("error", (err: Error) => events.emit("redisError", err));
     cleanup.push(async () => redis.disconnect());
     await openRedis(redis, config.redisUrl);
     await checkEvictionPolicy(redis);
+    // Deadlines of write scripts are in Redis's time: measure its clock now, after every reconnect
+    // (Redis may come back on another machine) and periodically.
+    const clock = new RedisClock(redis);
+    await clock.sync();
+    clock.start();
+    cleanup.push(async () => clock.stop());
+    redis.on("ready", () => void clock.sync().catch(() => {}));
 
     const pool = createPool(config.databaseUrl);
     pool.on("error", (err) => events.emit("postgresError", err));
     cleanup.push(() => pool.end());
     if (config.migrate) await migrate(pool, config.schema);
 
-    const hot = new RedisStore(redis, config.keyPrefix, config.cacheTtlMs, (err) =>
-      events.emit("redisError", err),
+    const hot = new RedisStore(
+      redis,
+      config.keyPrefix,
+      config.cacheTtlMs,
+      (err) => events.emit("redisError", err),
+      { timeoutMs: config.redisTimeoutMs, clock },
     );
     const cold = new PostgresStore(pool, config.schema);
     cold.fenceDisabled = testing.unfencedFlushes === true;
@@ -74,7 +101,7 @@ export async function createReadState(
     const service = new ReadStateService(hot, cold, (err) => events.emit("postgresError", err), pressure);
     // The worker talks to Redis on its own connection: on the shared one its few commands would
     // queue behind every request's, and a saturated service would flush late.
-    const workerRedis = connectRedis(config.redisUrl);
+    const workerRedis = connectRedis(config.redisUrl, config.redisTimeoutMs);
     workerRedis.on("error", (err: Error) => events.emit("redisError", err));
     cleanup.push(async () => workerRedis.disconnect());
     await openRedis(workerRedis, config.redisUrl);
@@ -134,20 +161,34 @@ export async function createReadState(
       backpressure: () => pressure.state,
 
       async readiness(): Promise<Readiness> {
-        const [redisCheck, postgresCheck] = await Promise.all([
-          verdict(async () => {
+        const [redisCheck, [postgresCheck, schema]] = await Promise.all([
+          verdict("Redis", READINESS_CHECK_MS, async () => {
             await redis.ping();
-          }, "Redis"),
-          verdict(async () => {
-            await pool.query("SELECT 1");
-          }, "PostgreSQL"),
+            const memory = await redisMemory(redis);
+            if (!memory.full) return undefined;
+            // Not ready: writes are refused. Every instance shares this Redis, so routing elsewhere
+            // does not help; the 503 is for alerts and rollouts (README, "When Redis is full").
+            return (
+              `Redis reached maxmemory (${memory.usedBytes} of ${memory.maxBytes} bytes used): writes answer ` +
+              "503 until memory is freed or maxmemory raised; reads of cached channels and the worker go on"
+            );
+          }),
+          (async () => {
+            const started = performance.now();
+            const reachable = await verdict("PostgreSQL", READINESS_CHECK_MS, async () => {
+              await pool.query("SELECT 1");
+              return undefined;
+            });
+            if (!reachable.ok)
+              return [reachable, { ok: false, reason: "PostgreSQL is unreachable" }] as const;
+            const left = Math.max(100, READINESS_CHECK_MS - (performance.now() - started));
+            const migrated = await verdict("PostgreSQL", left, async () => {
+              const status = await schemaStatus(pool, config.schema);
+              return status.ok ? undefined : (status.reason ?? `schema ${config.schema} is not ready`);
+            });
+            return [reachable, migrated] as const;
+          })(),
         ]);
-        const schema = postgresCheck.ok
-          ? await schemaStatus(pool, config.schema).catch((err: Error) => ({
-              ok: false,
-              reason: err.message,
-            }))
-          : { ok: false, reason: "PostgreSQL is unreachable" };
         return {
           ready: redisCheck.ok && postgresCheck.ok && schema.ok,
           redis: redisCheck,
@@ -155,6 +196,8 @@ export async function createReadState(
           schema,
         };
       },
+
+      redisMemory: () => redisMemory(redis),
 
       /** Stops the worker, flushes what it owns (when it runs one), then closes the connections. */
       close(): Promise<void> {
@@ -179,12 +222,26 @@ export async function createReadState(
   }
 }
 
-async function verdict(check: () => Promise<void>, name: string): Promise<{ ok: boolean; reason?: string }> {
+/** Runs a check within `ms`: ok, or not ok with the problem it returned, the failure, or the hang. */
+async function verdict(
+  name: string,
+  ms: number,
+  check: () => Promise<string | undefined>,
+): Promise<{ ok: boolean; reason?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<"hung">((resolve) => {
+    timer = setTimeout(() => resolve("hung"), ms);
+  });
   try {
-    await check();
-    return { ok: true };
+    const problem = await Promise.race([check(), hung]);
+    if (problem === "hung") return { ok: false, reason: `${name} did not answer within ${ms} ms` };
+    return problem === undefined ? { ok: true } : { ok: false, reason: problem };
   } catch (err) {
-    return { ok: false, reason: `${name} is unreachable: ${(err as Error).message}` };
+    const message = (err as Error).message;
+    if (message === "Command timed out") return { ok: false, reason: `${name} did not answer in time` };
+    return { ok: false, reason: `${name} is unreachable: ${message}` };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import { resolveServerConfig } from "../config.js";
 import { schemaStatus } from "../postgres/migrate.js";
 import { createPool } from "../postgres/store.js";
+import { evictionRisk } from "../redis/connection.js";
 import {
   CONNECTION_FLAGS,
   configFlags,
@@ -36,8 +37,8 @@ export const doctor = {
   summary: "check Redis and PostgreSQL settings, each with a verdict and the fix",
   help: renderHelp(
     "readstate doctor [options]",
-    "Checks: Redis reachable; maxmemory-policy (noeviction or volatile-*; allkeys-* would evict unflushed\n" +
-      "state); AOF (appendonly yes, appendfsync everysec advised); PostgreSQL reachable and its version;\n" +
+    "Checks: Redis reachable; maxmemory-policy (noeviction only: allkeys-* would evict unflushed state,\n" +
+      "volatile-* single keys of a channel); AOF (appendonly yes, appendfsync everysec advised); PostgreSQL reachable and its version;\n" +
       "the schema migrated. Exits 1 if any check fails.",
     FLAGS,
   ),
@@ -70,6 +71,7 @@ export async function checkRedis(url: string): Promise<Check[]> {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 3000,
+    commandTimeout: 3000, // a hung Redis fails the check instead of hanging doctor
     retryStrategy: () => null,
   });
   redis.on("error", () => {}); // reported through the failed connect below
@@ -101,17 +103,10 @@ export async function checkRedis(url: string): Promise<Check[]> {
 export function evictionVerdict(where: string, policy: string): Check {
   const check = "redis maxmemory-policy";
   if (policy === "noeviction") return { check, verdict: "ok", detail: `${where}: noeviction` };
-  if (policy.startsWith("volatile-")) {
-    return {
-      check,
-      verdict: "ok",
-      detail: `${where}: ${policy} (only keys with a TTL can be evicted; readstate sets TTLs on flushed channels only)`,
-    };
-  }
   return {
     check,
     verdict: "fail",
-    detail: `${where}: ${policy || "unknown"}: Redis may evict state not yet written to PostgreSQL, which loses it`,
+    detail: `${where}: ${policy || "unknown"}: ${evictionRisk(policy)}; serve and worker refuse to start`,
     fix: "CONFIG SET maxmemory-policy noeviction (and maxmemory-policy noeviction in redis.conf)",
   };
 }

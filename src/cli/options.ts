@@ -35,6 +35,12 @@ export const CONNECTION_FLAGS = {
     placeholder: "prefix",
     description: "prefix of every Redis key",
   },
+  "redis-timeout-ms": {
+    type: "string",
+    config: "redisTimeoutMs",
+    placeholder: "ms",
+    description: "how long a Redis command may take before the request answers 503 (nothing applied)",
+  },
 } as const satisfies FlagSpecs;
 
 export const LOG_FLAGS: FlagSpecs = {

@@ -114,6 +114,21 @@ export function createMetrics(engine: Engine, onScrapeError: (err: unknown) => v
   });
   for (const dependency of ["redis", "postgres"]) dependencyErrors.labels(dependency).inc(0);
   for (const op of WRITE_OPERATIONS) writesRefused.labels(op).inc(0);
+  const redisMemoryFull = new Gauge({
+    name: "readstate_redis_memory_full",
+    help: "1 while Redis is at maxmemory: writes answer 503 (nothing applied), reads and flushes go on",
+    registers: [registry],
+  });
+  const redisMemoryUsed = new Gauge({
+    name: "readstate_redis_memory_used_bytes",
+    help: "Redis used_memory (summed over Cluster masters)",
+    registers: [registry],
+  });
+  const redisMemoryMax = new Gauge({
+    name: "readstate_redis_maxmemory_bytes",
+    help: "Redis maxmemory (0: no limit); alert well before used reaches it",
+    registers: [registry],
+  });
   flushErrors.inc(0);
 
   // Labelled children are looked up once: hashing label sets on every request is measurable at 15k/s.
@@ -175,14 +190,19 @@ export function createMetrics(engine: Engine, onScrapeError: (err: unknown) => v
       return typeof err === "object" && err !== null && counted.has(err);
     },
     async scrape() {
-      try {
-        const status = await engine.syncStatus();
-        dirty.set(status.dirty);
-        oldestDirtyAge.set(status.oldestDirtyAgeMs / 1000);
-      } catch (err) {
-        // Still serve the other metrics: a scrape during a Redis outage is when they matter most.
-        onScrapeError(err);
-      }
+      // Still serve the other metrics when a read fails: a scrape during a Redis outage is when they
+      // matter most.
+      await Promise.all([
+        engine.syncStatus().then((status) => {
+          dirty.set(status.dirty);
+          oldestDirtyAge.set(status.oldestDirtyAgeMs / 1000);
+        }, onScrapeError),
+        engine.redisMemory().then((memory) => {
+          redisMemoryFull.set(memory.full ? 1 : 0);
+          redisMemoryUsed.set(memory.usedBytes);
+          redisMemoryMax.set(memory.maxBytes);
+        }, onScrapeError),
+      ]);
       return registry.metrics();
     },
     close() {

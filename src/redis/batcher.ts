@@ -2,8 +2,9 @@
 // Redis Cluster). Each script call has a fixed cost in Node and in Redis; many callers at once —
 // concurrent requests, a /v1/batch — share it. Order is kept: operations run in the order they
 // were issued, and calls leave in that order on one connection.
+import { type RedisClock, scriptDeadline } from "./clock.js";
 import type { RedisClient } from "./connection.js";
-import { OPERATIONS, type OperationName } from "./scripts.js";
+import { OPERATIONS, type OperationName, READ_ONLY_OPERATIONS } from "./scripts.js";
 
 /** Operations per apply call: bounds how long one call holds Redis. */
 const MAX_OPERATIONS_PER_CALL = 100;
@@ -14,6 +15,8 @@ interface PendingOperation {
   keys: readonly string[];
   args: (string | number)[];
   partition: number;
+  /** In Redis time, from when the operation was issued ("" for none): see clock.ts. */
+  deadline: number | "";
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
 }
@@ -26,9 +29,11 @@ export class OperationError extends Error {
 export class OperationBatcher {
   private queue: PendingOperation[] = [];
 
+  /** With `limits`, every call carries a deadline (clock.ts): past it, it applies nothing. */
   constructor(
     private readonly redis: RedisClient,
     private readonly clustered: boolean,
+    private readonly limits?: { clock: RedisClock; timeoutMs: number },
   ) {}
 
   run(
@@ -37,9 +42,11 @@ export class OperationBatcher {
     partition: number,
     args: (string | number)[],
   ): Promise<unknown> {
+    // Counted from now, as the caller's timeout is (store.ts), not from when the call leaves.
+    const deadline = this.limits ? scriptDeadline(this.limits.clock, this.limits.timeoutMs) : "";
     return new Promise((resolve, reject) => {
       if (this.queue.length === 0) process.nextTick(() => this.flush());
-      this.queue.push({ name, keys, args, partition, resolve, reject });
+      this.queue.push({ name, keys, args, partition, deadline, resolve, reject });
     });
   }
 
@@ -73,23 +80,26 @@ export class OperationBatcher {
       // Alone in its tick: the operation's own script has fewer arguments to send.
       try {
         const keys = only.keys.slice(0, OPERATIONS[only.name]);
-        only.resolve(await this.redis[`rs_${only.name}`](...keys, ...only.args));
+        only.resolve(await this.redis[`rs_${only.name}`](...keys, only.deadline, ...only.args));
       } catch (err) {
         only.reject(err as Error);
       }
       return;
     }
-    const keys: string[] = [];
-    const args: (string | number)[] = [];
-    for (const op of group) {
-      keys.push(...op.keys);
-      args.push(op.name, op.args.length, ...op.args);
-    }
+    const reads = group.every((op) => READ_ONLY_OPERATIONS.has(op.name));
     let reply: [number, unknown][];
     try {
-      reply = (await this.redis.rs_apply(keys.length, ...keys, ...args)) as [number, unknown][];
+      reply = await this.apply(group, reads);
     } catch (err) {
-      for (const op of group) op.reject(err as Error);
+      if (reads || !isOutOfMemory(err)) {
+        for (const op of group) op.reject(err as Error);
+        return;
+      }
+      // Redis at maxmemory refuses a call that may write, as a whole. Its writes fail (nothing was
+      // applied); its reads go again on their own, as reads still run there.
+      const readOps = group.filter((op) => READ_ONLY_OPERATIONS.has(op.name));
+      for (const op of group) if (!READ_ONLY_OPERATIONS.has(op.name)) op.reject(err as Error);
+      if (readOps.length > 0) await this.send(readOps);
       return;
     }
     group.forEach((op, i) => {
@@ -98,4 +108,23 @@ export class OperationBatcher {
       else op.reject(new OperationError(String(result)));
     });
   }
+
+  private async apply(group: PendingOperation[], reads: boolean): Promise<[number, unknown][]> {
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
+    for (const op of group) {
+      keys.push(...op.keys);
+      args.push(op.name, op.args.length, ...op.args);
+    }
+    // The earliest deadline of the group: no operation applies later than its own allows.
+    const deadlines = group.map((op) => op.deadline).filter((d): d is number => d !== "");
+    const deadline = deadlines.length > 0 ? Math.min(...deadlines) : "";
+    const script = reads ? this.redis.rs_apply_reads : this.redis.rs_apply;
+    return (await script.call(this.redis, keys.length, ...keys, deadline, ...args)) as [number, unknown][];
+  }
+}
+
+/** Redis's refusal at maxmemory (noeviction): "OOM command not allowed when used memory > 'maxmemory'". */
+export function isOutOfMemory(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith("OOM ");
 }

@@ -7,9 +7,11 @@ export type RedisClient = (Redis | Cluster) & ScriptClient;
 
 /**
  * Fail fast instead of queueing while Redis is away: an operation answers 503 `unavailable` at once
- * (nothing applied) rather than hanging, and the client reconnects in the background.
+ * (nothing applied) rather than hanging, and the client reconnects in the background. A Redis that
+ * hangs (stopped, or stuck in a slow command) fails each command after `timeoutMs`: it keeps the
+ * connection, so only the command timeout notices it.
  */
-export function connectRedis(url: string): RedisClient {
+export function connectRedis(url: string, timeoutMs?: number): RedisClient {
   const nodes = url
     .split(",")
     .map((part) => part.trim())
@@ -20,6 +22,7 @@ export function connectRedis(url: string): RedisClient {
     enableAutoPipelining: true,
     lazyConnect: true,
     retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
+    ...(timeoutMs === undefined ? {} : { commandTimeout: timeoutMs }),
   };
   const client =
     nodes.length > 1
@@ -57,8 +60,10 @@ export async function openRedis(client: RedisClient, url: string): Promise<void>
 }
 
 /**
- * Eviction of dirty state is data loss: refuse `allkeys-*` policies. Cluster: every master is asked.
- * Returns the policy seen, or throws with the fix.
+ * Only `noeviction` is safe. `allkeys-*` may evict state not yet written to PostgreSQL; `volatile-*`
+ * evicts single keys of a clean channel (say its message index but not its cursors), and the channel
+ * then answers from half its state. Cluster: every master is asked. Returns the policies seen, or
+ * throws with the fix.
  */
 export async function checkEvictionPolicy(client: RedisClient): Promise<string[]> {
   const nodes = client instanceof Cluster ? client.nodes("master") : [client as Redis];
@@ -66,14 +71,49 @@ export async function checkEvictionPolicy(client: RedisClient): Promise<string[]
   for (const node of nodes) {
     const reply = (await node.config("GET", "maxmemory-policy")) as string[];
     const policy = reply[1] ?? "unknown";
-    if (policy.startsWith("allkeys-")) {
-      throw new Error(
-        `Redis maxmemory-policy is ${policy}: Redis could evict state not yet written to PostgreSQL. ` +
-          "Set it to noeviction (CONFIG SET maxmemory-policy noeviction, and in redis.conf) " +
-          "or a volatile-* policy; readstate only lets clean, flushed channels expire.",
-      );
-    }
+    if (policy !== "noeviction") throw new Error(evictionRefusal(policy));
     policies.push(policy);
   }
   return policies;
+}
+
+/** What a policy other than noeviction would do to readstate's state (also `readstate doctor`'s verdict). */
+export function evictionRisk(policy: string): string {
+  return policy.startsWith("volatile-")
+    ? "Redis would evict single keys of a channel (e.g. its message index but not its read cursors), " +
+        "and the channel would then answer from half its state"
+    : "Redis could evict state not yet written to PostgreSQL, which loses it";
+}
+
+function evictionRefusal(policy: string): string {
+  return (
+    `Redis maxmemory-policy is ${policy}: ${evictionRisk(policy)}. Set it to noeviction ` +
+    "(CONFIG SET maxmemory-policy noeviction, and maxmemory-policy noeviction in redis.conf); " +
+    "when Redis is full, readstate then refuses writes with 503 and loses nothing."
+  );
+}
+
+/** Redis's memory against its maxmemory; on Cluster summed over the masters, full when any one is. */
+export interface RedisMemory {
+  usedBytes: number;
+  /** 0: no limit. */
+  maxBytes: number;
+  /** Redis refuses writes (noeviction): used memory, less what eviction does not count, is over maxmemory. */
+  full: boolean;
+}
+
+export async function redisMemory(client: RedisClient): Promise<RedisMemory> {
+  const nodes = client instanceof Cluster ? client.nodes("master") : [client as Redis];
+  const memory: RedisMemory = { usedBytes: 0, maxBytes: 0, full: false };
+  for (const node of nodes) {
+    const info = await node.info("memory");
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1] ?? 0);
+    const used = field("used_memory");
+    const max = field("maxmemory");
+    memory.usedBytes += used;
+    memory.maxBytes += max;
+    // Redis's own test before a write (evict.c): AOF and replica buffers do not count.
+    if (max > 0 && used - field("mem_not_counted_for_evict") > max) memory.full = true;
+  }
+  return memory;
 }

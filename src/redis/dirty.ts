@@ -90,8 +90,7 @@ export class DirtyIndex {
 
   /** The last flush's figures, shared by every instance through Redis. */
   async recordFlush(report: { rows: number; ms: number }): Promise<void> {
-    const at = await this.now();
-    await this.redis.hset(this.keys.syncStats(), "at", at, "rows", report.rows, "ms", report.ms);
+    await this.redis.rs_record_flush(this.keys.syncStats(), report.rows, report.ms);
   }
 
   async lastFlush(): Promise<{ at: number | null; rows: number; ms: number }> {

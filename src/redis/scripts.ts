@@ -4,6 +4,16 @@
 // _lib.lua is prepended to every script. An operation's file (join.lua, …) defines OPS.<name>; its
 // script is the library, that file and a call of it. apply.lua runs many operations in one call,
 // so it carries every operation's file.
+//
+// Every script starts with a Redis 7 shebang, which must be its first line, before the library.
+// The flags decide what happens when Redis is at maxmemory (noeviction, the only accepted policy):
+// - none (the writes): Redis refuses the whole call before it starts (OOM error): nothing applied.
+//   Without a shebang Redis would run the script and refuse only its first write that may grow
+//   memory, and only if nothing was written yet (later writes are let through, so a script is never
+//   stopped half-way); the flag makes the refusal explicit and whole.
+// - no-writes (the reads): they still answer at maxmemory.
+// - allow-oom (the worker's claim and clear, and its stats): they write a few small fields (lease,
+//   claim time) or delete, and the backlog must keep draining to PostgreSQL while Redis is full.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,9 +36,18 @@ export const OPERATIONS = {
 
 export type OperationName = keyof typeof OPERATIONS;
 
+/** Operations that change nothing: their scripts still run when Redis is at maxmemory. */
+export const READ_ONLY_OPERATIONS: ReadonlySet<OperationName> = new Set([
+  "member_state",
+  "channel_info",
+  "receipts",
+]);
+
 /** Scripts that are not single operations: name → number of KEYS (-1: given with each call). */
 const SCRIPTS = {
   apply: -1,
+  /** apply.lua for a call of read-only operations only: it runs at maxmemory too. */
+  apply_reads: -1,
   member_states: -1,
   load_begin: 2,
   load_channel: 20,
@@ -36,7 +55,19 @@ const SCRIPTS = {
   merge_user_channels: 1,
   claim: -1,
   clear: -1,
+  record_flush: 1,
 } as const;
+
+/** The shebang flags of the scripts that have any (see the top of this file). */
+const FLAGS: Partial<Record<ScriptName, string>> = {
+  apply_reads: "no-writes",
+  member_states: "no-writes",
+  claim: "allow-oom",
+  clear: "allow-oom",
+  record_flush: "allow-oom",
+  load_abort: "allow-oom",
+  ...Object.fromEntries([...READ_ONLY_OPERATIONS].map((name) => [name, "no-writes"])),
+};
 
 export type ScriptName = OperationName | keyof typeof SCRIPTS;
 
@@ -55,16 +86,21 @@ export function defineScripts(client: Redis | Cluster): void {
   const read = (name: string) => readFileSync(join(SCRIPTS_DIR, `${name}.lua`), "utf8");
   const lib = read("_lib");
   const operations = Object.keys(OPERATIONS).map(read).join("\n");
+  const head = (name: ScriptName) => {
+    const flags = FLAGS[name];
+    return `${flags ? `#!lua flags=${flags}` : "#!lua"}\n${lib}`;
+  };
   for (const [name, keys] of Object.entries(OPERATIONS)) {
     client.defineCommand(`rs_${name}`, {
-      lua: `${lib}\n${read(name)}\nreturn run_single(OPS.${name})\n`,
+      lua: `${head(name as OperationName)}\n${read(name)}\nreturn run_single(OPS.${name})\n`,
       numberOfKeys: keys,
     });
   }
   for (const [name, keys] of Object.entries(SCRIPTS)) {
-    const body = name === "apply" ? `${operations}\n${read(name)}` : read(name);
+    const file = name === "apply_reads" ? "apply" : name;
+    const body = file === "apply" ? `${operations}\n${read(file)}` : read(file);
     client.defineCommand(`rs_${name}`, {
-      lua: `${lib}\n${body}`,
+      lua: `${head(name as ScriptName)}\n${body}`,
       ...(keys >= 0 ? { numberOfKeys: keys } : {}),
     });
   }

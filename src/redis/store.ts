@@ -4,7 +4,8 @@ import { Cluster } from "ioredis";
 import { type ErrorCode, ReadStateError } from "../core/errors.js";
 import { ChannelNotLoaded, type ChannelSnapshot, type HotStore, type RawMemberState } from "../core/ports.js";
 import type { ChannelInfo, PostInput, Receipts } from "../core/types.js";
-import { OperationBatcher } from "./batcher.js";
+import { isOutOfMemory, OperationBatcher } from "./batcher.js";
+import type { RedisClock } from "./clock.js";
 import type { RedisClient } from "./connection.js";
 import { Keys, PARTITIONS } from "./keys.js";
 import type { OperationName } from "./scripts.js";
@@ -47,6 +48,17 @@ const MERGED_MARK = ":";
 /** Allowed difference between the clocks of two Redis Cluster nodes. */
 const CLOCK_SKEW_MARGIN_MS = 1000;
 
+/** What an operation answers when Redis is at maxmemory (noeviction). */
+const OUT_OF_MEMORY =
+  "Redis is out of memory (used memory reached maxmemory, policy noeviction): the write was refused and " +
+  "nothing was applied; reads of cached channels still answer. Free memory or raise maxmemory";
+
+/** How the store bounds a call: the timeout, and the clock that puts deadlines in scripts (clock.ts). */
+export interface CallLimits {
+  timeoutMs: number;
+  clock: RedisClock;
+}
+
 export class RedisStore implements HotStore {
   readonly keys: Keys;
   private readonly clustered: boolean;
@@ -57,10 +69,11 @@ export class RedisStore implements HotStore {
     keyPrefix: string,
     private readonly cacheTtlMs: number,
     private readonly onError: (err: Error) => void = () => {},
+    private readonly limits?: CallLimits,
   ) {
     this.keys = new Keys(keyPrefix);
     this.clustered = redis instanceof Cluster;
-    this.batcher = new OperationBatcher(redis, this.clustered);
+    this.batcher = new OperationBatcher(redis, this.clustered, limits);
   }
 
   async join(channelId: string, userId: string): Promise<{ joined: boolean; state: RawMemberState }> {
@@ -260,14 +273,19 @@ export class RedisStore implements HotStore {
     channelIds: string[],
     merge: { complete: boolean; mergedAt: number | null },
   ): Promise<void> {
-    await this.call(() =>
-      this.redis.rs_merge_user_channels(
-        this.keys.userChannels(userId),
-        merge.complete ? "1" : "0",
-        merge.mergedAt === null ? "" : `${MERGED_MARK}${merge.mergedAt}`,
-        ...channelIds,
-      ),
-    );
+    try {
+      await this.call(() =>
+        this.redis.rs_merge_user_channels(
+          this.keys.userChannels(userId),
+          merge.complete ? "1" : "0",
+          merge.mergedAt === null ? "" : `${MERGED_MARK}${merge.mergedAt}`,
+          ...channelIds,
+        ),
+      );
+    } catch (err) {
+      // Only a cache of PostgreSQL's list: at maxmemory the read goes on and the next one merges again.
+      if (!isOutOfMemory((err as Error).cause)) throw err;
+    }
   }
 
   async flushedBefore(timeMs: number): Promise<boolean> {
@@ -308,7 +326,7 @@ export class RedisStore implements HotStore {
   /** Maps script error replies to public errors, and any other failure to 503 `unavailable`. */
   private async call<T>(run: () => Promise<T>, channelId?: string): Promise<T> {
     try {
-      return await run();
+      return await this.within(run());
     } catch (err) {
       const message = (err as Error).message ?? "";
       // Redis 7.0 prefixes a script's error reply with "ERR ".
@@ -320,10 +338,65 @@ export class RedisStore implements HotStore {
       const known = scriptError ? SCRIPT_ERRORS[scriptError] : undefined;
       if (known) throw new ReadStateError(known.code, known.message);
       this.onError(err as Error);
+      if (isOutOfMemory(err)) throw new ReadStateError("unavailable", OUT_OF_MEMORY, { cause: err });
+      // Past its deadline an operation script applies nothing (RS_DEADLINE), and one that timed out
+      // here can only run past it. Other commands that may still run later change no answer: an
+      // extra entry in a user's channel list (filtered on read), a channel loaded into the cache.
+      if (scriptError === "RS_DEADLINE" || err instanceof RedisTimeout || message === "Command timed out") {
+        const within = this.limits ? `within ${this.limits.timeoutMs} ms` : "in time";
+        throw new ReadStateError("unavailable", `Redis did not answer ${within}; nothing was applied`, {
+          cause: err,
+        });
+      }
       throw new ReadStateError("unavailable", `Redis is unavailable, nothing was applied: ${message}`, {
         cause: err,
       });
     }
+  }
+
+  /**
+   * The timeout counts from the call, not from when the client writes the command: ioredis's own
+   * command timeout starts at the write, and an auto-pipelined command waits for the pipeline before
+   * it (one more timeout when Redis hangs). Scripts' deadlines count from the call too (batcher.ts).
+   */
+  private within<T>(pending: Promise<T>): Promise<T> {
+    const limits = this.limits;
+    if (!limits) return pending;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      // setImmediate: a reply already received when the timer fires (the event loop was busy) is
+      // read first and wins, since its script did apply.
+      const timer = setTimeout(
+        () =>
+          setImmediate(() => {
+            if (settled) return;
+            settled = true;
+            reject(new RedisTimeout(limits.timeoutMs));
+          }),
+        limits.timeoutMs,
+      );
+      pending.then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+}
+
+class RedisTimeout extends Error {
+  override name = "RedisTimeout";
+  constructor(ms: number) {
+    super(`no answer from Redis within ${ms} ms`);
   }
 }
 

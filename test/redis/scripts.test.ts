@@ -72,6 +72,7 @@ describe("every channel script refuses a channel that is not loaded", () => {
     const channelId = `missing-${name}`;
     const run = (redis[name] as (...a: (string | number)[]) => Promise<unknown>)(
       ...keysOf(channelId),
+      "", // no deadline
       ...args,
     );
     expect(await scriptError(run)).toBe("RS_NOT_LOADED");
@@ -162,15 +163,17 @@ describe("load_begin / load_channel", () => {
         "0",
       ),
     ).toBe(1);
-    expect(await scriptError(redis.rs_join(...writeKeys(c), c, "u1"))).toBe("RS_NOT_FENCED");
-    expect(await scriptError(redis.rs_post(...writeKeys(c), c, "m1", "u1", "0", ""))).toBe("RS_NOT_FENCED");
-    expect(await scriptError(redis.rs_channel_info(...keys.channel(c), c))).toBe("RS_NOT_FOUND");
+    expect(await scriptError(redis.rs_join(...writeKeys(c), "", c, "u1"))).toBe("RS_NOT_FENCED");
+    expect(await scriptError(redis.rs_post(...writeKeys(c), "", c, "m1", "u1", "0", ""))).toBe(
+      "RS_NOT_FENCED",
+    );
+    expect(await scriptError(redis.rs_channel_info(...keys.channel(c), "", c))).toBe("RS_NOT_FOUND");
     // A reader finds it loaded; a writer replaces it with a fenced copy.
     expect(await begin(c, "b", "0")).toBe("loaded");
     expect(await begin(c, "b", "1")).toBe("go");
     expect(await install(c, keys.channelStaging(c, "b"), "b", 1, "1")).toBe(1);
     expect(await redis.hget(keys.channel(c)[0] as string, "nf")).toBeNull();
-    expect((await redis.rs_join(...writeKeys(c), c, "u1")) as unknown[]).toHaveLength(7);
+    expect((await redis.rs_join(...writeKeys(c), "", c, "u1")) as unknown[]).toHaveLength(7);
   });
 });
 
@@ -178,24 +181,24 @@ describe("join / leave", () => {
   it("join puts the cursor at channelSeq, marks dirty and removes the cache expiry", async () => {
     const c = "join-1";
     await load(c, 7, 100);
-    const reply = (await redis.rs_join(...writeKeys(c), c, "u1")) as unknown[];
+    const reply = (await redis.rs_join(...writeKeys(c), "", c, "u1")) as unknown[];
     expect(reply).toEqual([1, 7, 7, 0, 0, "", ""]);
     expect(await redis.zscore(keys.channel(c)[8] as string, "u1")).toBe("101");
     expect(await redis.zscore(keys.dirty(keys.partitionOf(c)), c)).not.toBeNull();
     expect(await redis.pttl(keys.channel(c)[0] as string)).toBe(-1);
     // Again: unchanged, no new version.
-    expect(((await redis.rs_join(...writeKeys(c), c, "u1")) as unknown[])[0]).toBe(0);
+    expect(((await redis.rs_join(...writeKeys(c), "", c, "u1")) as unknown[])[0]).toBe(0);
     expect(await redis.hget(keys.channel(c)[0] as string, "ver")).toBe("101");
   });
 
   it("leave removes the member and records a tombstone version", async () => {
     const c = "leave-1";
     await load(c);
-    await redis.rs_join(...writeKeys(c), c, "u1");
-    expect(await redis.rs_leave(...writeKeys(c), c, "u1")).toBe(1);
+    await redis.rs_join(...writeKeys(c), "", c, "u1");
+    expect(await redis.rs_leave(...writeKeys(c), "", c, "u1")).toBe(1);
     expect(await redis.zscore(keys.channel(c)[1] as string, "u1")).toBeNull();
     expect(await redis.zscore(keys.channel(c)[8] as string, "u1")).toBe("2");
-    expect(await scriptError(redis.rs_leave(...writeKeys(c), c, "u1"))).toBe("RS_NOT_A_MEMBER");
+    expect(await scriptError(redis.rs_leave(...writeKeys(c), "", c, "u1"))).toBe("RS_NOT_A_MEMBER");
   });
 });
 
@@ -203,10 +206,10 @@ describe("post", () => {
   it("allocates seqs, is idempotent per messageId and moves a member sender's cursor", async () => {
     const c = "post-1";
     await load(c);
-    await redis.rs_join(...writeKeys(c), c, "alice");
-    expect(await redis.rs_post(...writeKeys(c), c, "m1", "alice", "0", "bob")).toEqual([1, 1]);
-    expect(await redis.rs_post(...writeKeys(c), c, "m2", "carol", "1", "")).toEqual([1, 2]);
-    expect(await redis.rs_post(...writeKeys(c), c, "m1", "alice", "0", "")).toEqual([0, 1]);
+    await redis.rs_join(...writeKeys(c), "", c, "alice");
+    expect(await redis.rs_post(...writeKeys(c), "", c, "m1", "alice", "0", "bob")).toEqual([1, 1]);
+    expect(await redis.rs_post(...writeKeys(c), "", c, "m2", "carol", "1", "")).toEqual([1, 2]);
+    expect(await redis.rs_post(...writeKeys(c), "", c, "m1", "alice", "0", "")).toEqual([0, 1]);
     const [meta, cur, , msg, seqs, mn, all, alls, , dmsg, mdat] = keys.channel(c) as string[];
     expect(await redis.hmget(meta as string, "seq", "lmid")).toEqual(["2", "m2"]);
     expect(await redis.zscore(cur as string, "alice")).toBe("1");
@@ -224,7 +227,7 @@ describe("post", () => {
     const big = "cost-big";
     await load(small);
     await load(big);
-    for (const userId of ["a", "b"]) await redis.rs_join(...writeKeys(small), small, userId);
+    for (const userId of ["a", "b"]) await redis.rs_join(...writeKeys(small), "", small, userId);
     const members: (string | number)[] = [];
     for (let i = 0; i < 10_000; i++) members.push(0, `u${i}`);
     members.push(0, "a", 0, "b");
@@ -232,7 +235,7 @@ describe("post", () => {
 
     const commandsOf = async (channelId: string, messageId: string): Promise<string[]> => {
       const lines = await monitorWhile(space.redisUrl, () =>
-        redis.rs_post(...writeKeys(channelId), channelId, messageId, "a", "0", "b"),
+        redis.rs_post(...writeKeys(channelId), "", channelId, messageId, "a", "0", "b"),
       );
       // The server is shared: keep only script commands on this test's keys (TIME, keyless, is left out).
       return lines
@@ -256,27 +259,29 @@ describe("mark_read / mark_unread / member_state", () => {
   it("reads forward only, unreads to seq - 1, and counts mentions above the cursor", async () => {
     const c = "read-1";
     await load(c);
-    for (const u of ["a", "b"]) await redis.rs_join(...writeKeys(c), c, u);
-    await redis.rs_post(...writeKeys(c), c, "m1", "a", "0", "b");
-    await redis.rs_post(...writeKeys(c), c, "m2", "a", "1", "");
-    await redis.rs_post(...writeKeys(c), c, "m3", "b", "1", "");
+    for (const u of ["a", "b"]) await redis.rs_join(...writeKeys(c), "", c, u);
+    await redis.rs_post(...writeKeys(c), "", c, "m1", "a", "0", "b");
+    await redis.rs_post(...writeKeys(c), "", c, "m2", "a", "1", "");
+    await redis.rs_post(...writeKeys(c), "", c, "m3", "b", "1", "");
 
-    const state = (u: string) => redis.rs_member_state(...keys.channel(c), c, u) as Promise<unknown[]>;
+    const state = (u: string) => redis.rs_member_state(...keys.channel(c), "", c, u) as Promise<unknown[]>;
     // b: m1 names b, m2 is @channel, m3 is b's own (and moved b's cursor to 3).
     expect((await state("b")).slice(0, 5)).toEqual([3, 3, 0, 0, "m3"]);
-    const unread = (await redis.rs_mark_unread(...writeKeys(c), c, "b", "m1")) as unknown[];
+    const unread = (await redis.rs_mark_unread(...writeKeys(c), "", c, "b", "m1")) as unknown[];
     expect(unread.slice(0, 5)).toEqual([0, 3, 3, 2, ""]);
     // a: only m3's @channel counts (a sent m1 and m2).
     expect((await state("a")).slice(0, 5)).toEqual([2, 3, 1, 1, "m2"]);
 
-    const older = (await redis.rs_mark_read(...writeKeys(c), c, "a", "m1")) as unknown[];
+    const older = (await redis.rs_mark_read(...writeKeys(c), "", c, "a", "m1")) as unknown[];
     expect(older.slice(0, 3)).toEqual([2, 3, 1]);
-    const newest = (await redis.rs_mark_read(...writeKeys(c), c, "a", "")) as unknown[];
+    const newest = (await redis.rs_mark_read(...writeKeys(c), "", c, "a", "")) as unknown[];
     expect(newest.slice(0, 5)).toEqual([3, 3, 0, 0, "m3"]);
     expect(Number(newest[5])).toBeGreaterThan(0);
-    expect(await scriptError(redis.rs_mark_read(...writeKeys(c), c, "a", "nope"))).toBe("RS_UNKNOWN_MESSAGE");
-    expect(await scriptError(redis.rs_mark_read(...writeKeys(c), c, "zed", ""))).toBe("RS_NOT_A_MEMBER");
-    expect(await scriptError(redis.rs_mark_unread(...writeKeys(c), c, "a", "nope"))).toBe(
+    expect(await scriptError(redis.rs_mark_read(...writeKeys(c), "", c, "a", "nope"))).toBe(
+      "RS_UNKNOWN_MESSAGE",
+    );
+    expect(await scriptError(redis.rs_mark_read(...writeKeys(c), "", c, "zed", ""))).toBe("RS_NOT_A_MEMBER");
+    expect(await scriptError(redis.rs_mark_unread(...writeKeys(c), "", c, "a", "nope"))).toBe(
       "RS_UNKNOWN_MESSAGE",
     );
   });
@@ -286,28 +291,28 @@ describe("channel_info / receipts / delete_channel", () => {
   it("summarizes, pages readers by userId, and deletes to a fresh channel", async () => {
     const c = "rcpt-1";
     await load(c);
-    expect(await scriptError(redis.rs_channel_info(...keys.channel(c), c))).toBe("RS_NOT_FOUND");
-    for (const u of ["d", "b", "a", "c"]) await redis.rs_join(...writeKeys(c), c, u);
-    await redis.rs_post(...writeKeys(c), c, "m1", "d", "0", "");
-    await redis.rs_mark_read(...writeKeys(c), c, "b", "");
-    await redis.rs_mark_read(...writeKeys(c), c, "a", "");
-    expect(await redis.rs_channel_info(...keys.channel(c), c)).toEqual([1, 4, "m1"]);
+    expect(await scriptError(redis.rs_channel_info(...keys.channel(c), "", c))).toBe("RS_NOT_FOUND");
+    for (const u of ["d", "b", "a", "c"]) await redis.rs_join(...writeKeys(c), "", c, u);
+    await redis.rs_post(...writeKeys(c), "", c, "m1", "d", "0", "");
+    await redis.rs_mark_read(...writeKeys(c), "", c, "b", "");
+    await redis.rs_mark_read(...writeKeys(c), "", c, "a", "");
+    expect(await redis.rs_channel_info(...keys.channel(c), "", c)).toEqual([1, 4, "m1"]);
 
-    const page1 = await redis.rs_receipts(...keys.channel(c), c, "m1", 2, "");
+    const page1 = await redis.rs_receipts(...keys.channel(c), "", c, "m1", 2, "");
     expect(page1).toEqual([1, 4, 3, "b", "a", 1, "b", 1]);
-    const page2 = await redis.rs_receipts(...keys.channel(c), c, "m1", 2, "b");
+    const page2 = await redis.rs_receipts(...keys.channel(c), "", c, "m1", 2, "b");
     expect(page2).toEqual([1, 4, 3, "", "d", 1]);
 
-    expect(await redis.rs_delete_channel(...writeKeys(c), c)).toBe(1);
-    expect(await scriptError(redis.rs_channel_info(...keys.channel(c), c))).toBe("RS_NOT_FOUND");
-    expect(await scriptError(redis.rs_delete_channel(...writeKeys(c), c))).toBe("RS_NOT_FOUND");
+    expect(await redis.rs_delete_channel(...writeKeys(c), "", c)).toBe(1);
+    expect(await scriptError(redis.rs_channel_info(...keys.channel(c), "", c))).toBe("RS_NOT_FOUND");
+    expect(await scriptError(redis.rs_delete_channel(...writeKeys(c), "", c))).toBe("RS_NOT_FOUND");
     expect(await redis.hmget(keys.channel(c)[0] as string, "seq", "live", "reset", "ver")).toEqual([
       "0",
       "0",
       "8",
       "8",
     ]);
-    expect(await redis.rs_post(...writeKeys(c), c, "m1", "x", "0", "")).toEqual([1, 1]);
+    expect(await redis.rs_post(...writeKeys(c), "", c, "m1", "x", "0", "")).toEqual([1, 1]);
   });
 });
 
@@ -322,8 +327,8 @@ describe("claim / clear", () => {
     const c = "claim-1";
     const p = keys.partitionOf(c);
     await load(c);
-    await redis.rs_join(...writeKeys(c), c, "u1");
-    await redis.rs_post(...writeKeys(c), c, "m1", "u1", "0", "");
+    await redis.rs_join(...writeKeys(c), "", c, "u1");
+    await redis.rs_post(...writeKeys(c), "", c, "m1", "u1", "0", "");
     const k = claimKeys(p, [c]);
     const claimed = (await redis.rs_claim(k.length, ...k, "w1", 10_000, "0", 100, c)) as unknown[];
     // channelId, seq, lmid, ver, live, reset, resetPending, claimedAt, complete, members…, messages…
@@ -335,7 +340,7 @@ describe("claim / clear", () => {
     expect(await redis.rs_claim(k.length, ...k, "w2", 10_000, "0", 100, c)).toEqual([]);
 
     // A change after the claim: clearing version 2 must leave it dirty.
-    await redis.rs_mark_unread(...writeKeys(c), c, "u1", "m1");
+    await redis.rs_mark_unread(...writeKeys(c), "", c, "u1", "m1");
     expect(await redis.rs_clear(k.length, ...k, "w1", 60_000, c, "2", "2", "2", "", "1", "2", "1")).toBe(0);
     expect(await redis.zscore(keys.dirty(p), c)).not.toBeNull();
     expect(await redis.zrange(keys.channel(c)[8] as string, "0", "-1", "WITHSCORES")).toEqual(["u1", "3"]);
@@ -358,7 +363,7 @@ describe("claim / clear", () => {
     const c = "claim-2";
     const p = keys.partitionOf(c);
     await load(c);
-    for (const u of ["a", "b", "c", "d"]) await redis.rs_join(...writeKeys(c), c, u);
+    for (const u of ["a", "b", "c", "d"]) await redis.rs_join(...writeKeys(c), "", c, u);
     const k = claimKeys(p, [c]);
     const claimed = (await redis.rs_claim(k.length, ...k, "w1", 10_000, "1", 2, c)) as unknown[];
     expect(claimed[8]).toBe("0");
@@ -370,8 +375,8 @@ describe("member_states", () => {
   it("answers for many channels at once: ok, not_a_member or not_loaded each", async () => {
     await load("ms-a");
     await load("ms-b");
-    await redis.rs_join(...writeKeys("ms-a"), "ms-a", "u1");
-    await redis.rs_post(...writeKeys("ms-a"), "ms-a", "m1", "u2", "0", "u1");
+    await redis.rs_join(...writeKeys("ms-a"), "", "ms-a", "u1");
+    await redis.rs_post(...writeKeys("ms-a"), "", "ms-a", "m1", "u2", "0", "u1");
     const channelIds = ["ms-a", "ms-b", "ms-missing"];
     const k = channelIds.flatMap((c) => keys.channel(c));
     expect(await redis.rs_member_states(k.length, ...k, "u1", ...channelIds)).toEqual([
@@ -407,6 +412,7 @@ describe("apply", () => {
     const reply = await redis.rs_apply(
       k.length,
       ...k,
+      "",
       ...["join", 2, "ap-a", "u1"],
       ...["post", 5, "ap-a", "m1", "u2", "0", "u1"],
       ...["mark_read", 3, "ap-missing", "u1", ""],
@@ -419,7 +425,47 @@ describe("apply", () => {
       [0, "RS_UNKNOWN_MESSAGE"],
     ]);
     // The join ran before the post: the member sees the message unread, with its mention.
-    const state = (await redis.rs_member_state(...keys.channel("ap-a"), "ap-a", "u1")) as unknown[];
+    const state = (await redis.rs_member_state(...keys.channel("ap-a"), "", "ap-a", "u1")) as unknown[];
     expect(state.slice(0, 4)).toEqual([0, 1, 1, 1]);
+  });
+});
+
+describe("deadline", () => {
+  async function redisNow(): Promise<number> {
+    const [seconds, micros] = await redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  it("a write past its deadline (Redis time) applies nothing and answers RS_DEADLINE", async () => {
+    const c = "dl-1";
+    await load(c);
+    const past = (await redisNow()) - 1;
+    expect(await scriptError(redis.rs_join(...writeKeys(c), past, c, "u1"))).toBe("RS_DEADLINE");
+    expect(await scriptError(redis.rs_post(...writeKeys(c), past, c, "m1", "u1", "0", ""))).toBe(
+      "RS_DEADLINE",
+    );
+    expect(await redis.zcard(keys.channel(c)[1] as string)).toBe(0);
+    expect(await redis.hget(keys.channel(c)[0] as string, "seq")).toBe("0");
+    expect(await redis.zscore(keys.dirty(keys.partitionOf(c)), c)).toBeNull();
+
+    const future = (await redisNow()) + 60_000;
+    expect(((await redis.rs_join(...writeKeys(c), future, c, "u1")) as unknown[])[0]).toBe(1);
+  });
+
+  it("apply past its deadline applies none of its operations", async () => {
+    const c = "dl-2";
+    await load(c);
+    const k = [...writeKeys(c), ...writeKeys(c)];
+    const past = (await redisNow()) - 1;
+    const run = redis.rs_apply(
+      k.length,
+      ...k,
+      past,
+      ...["join", 2, c, "u1"],
+      ...["post", 5, c, "m1", "u1", "0", ""],
+    );
+    expect(await scriptError(run)).toBe("RS_DEADLINE");
+    expect(await redis.hget(keys.channel(c)[0] as string, "seq")).toBe("0");
+    expect(await redis.zcard(keys.channel(c)[1] as string)).toBe(0);
   });
 });

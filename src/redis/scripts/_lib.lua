@@ -122,10 +122,21 @@ local function set_cursor(k, dirty, channelId, userId, readSeq, messageId, now)
   return lastRead
 end
 
+-- True when the call's deadline (ms in Redis time, '' for none) has passed. The caller stopped
+-- waiting at its timeout and answered 503 "nothing was applied" (Redis was stopped or busy): such a
+-- call must change nothing. Checked before the first command, so it also fixes now_ms() for the call.
+local function past_deadline(deadline)
+  if deadline == '' then return false end
+  return now_ms() > tonumber(deadline)
+end
+
 -- The body of a single-operation script: KEYS are one channel's keys (then its dirty index), ARGV
--- the operation's arguments.
+-- the call's deadline, then the operation's arguments.
 local function run_single(op)
-  local result, err = op(channel_keys(0), KEYS[12], ARGV)
+  if past_deadline(ARGV[1]) then return redis.error_reply('RS_DEADLINE') end
+  local a = {}
+  for i = 2, #ARGV do a[i - 1] = ARGV[i] end
+  local result, err = op(channel_keys(0), KEYS[12], a)
   if err then return redis.error_reply(err) end
   return result
 end

@@ -23,6 +23,8 @@ export interface Op {
   /** ack: 2xx. rejected: a 4xx, nothing applied. failed: 503 or no answer, maybe applied. */
   outcome: "ack" | "rejected" | "failed";
   code?: string;
+  /** The error message of a failed or rejected answer. */
+  message?: string;
   /** readSeq in the answer (member-state answers), or the post's seq. */
   readSeq?: number;
   seq?: number;

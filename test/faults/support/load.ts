@@ -164,6 +164,7 @@ export class LoadDriver {
     } else if (reply.status === 0 || reply.status === 503) {
       op.outcome = "failed";
       op.code = reply.status === 0 ? `network: ${reply.error}` : errorCode(reply.body);
+      if (reply.status === 503) op.message = (reply.body as { error?: { message?: string } }).error?.message;
       if (reply.status === 503 && errorCode(reply.body) !== "unavailable") {
         this.violations.push(
           `${kind} ${path}: 503 without the unavailable error shape: ${JSON.stringify(reply.body)}`,

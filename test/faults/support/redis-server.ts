@@ -10,6 +10,8 @@ import { exited, freePort, kill9, waitFor } from "./procs.js";
 export interface PrivateRedisOptions {
   /** e.g. "allkeys-lru" for the refuse-to-start scenario. */
   maxmemoryPolicy?: string;
+  /** e.g. "256mb" (the default when a policy is given); "0" means no limit. */
+  maxmemory?: string;
 }
 
 export class PrivateRedis {
@@ -46,7 +48,12 @@ export class PrivateRedis {
       "yes",
     ];
     if (this.options.maxmemoryPolicy)
-      args.push("--maxmemory", "256mb", "--maxmemory-policy", this.options.maxmemoryPolicy);
+      args.push(
+        "--maxmemory",
+        this.options.maxmemory ?? "256mb",
+        "--maxmemory-policy",
+        this.options.maxmemoryPolicy,
+      );
     const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", (chunk: Buffer) => {
       this.log = (this.log + chunk.toString()).slice(-20_000);
@@ -65,6 +72,15 @@ export class PrivateRedis {
   async kill9(): Promise<void> {
     if (this.child) await kill9(this.child);
     this.child = undefined;
+  }
+
+  /** Redis hangs: the process stops (SIGSTOP) with its connections open; resume() continues it. */
+  pause(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  resume(): void {
+    this.child?.kill("SIGCONT");
   }
 
   /** Redis loses everything: kill -9, remove the AOF, start an empty server on the same port. */
@@ -98,6 +114,7 @@ export class PrivateRedis {
     const child = this.child;
     this.child = undefined;
     if (child && child.exitCode === null) {
+      child.kill("SIGCONT");
       child.kill("SIGKILL");
       await exited(child);
     }

@@ -2,9 +2,11 @@
 // started, and a teardown that kills all of them whatever happened (afterAll calls destroy()).
 import { randomBytes } from "node:crypto";
 import { checkPostgres, checkService, flushAll } from "./checker.js";
-import { client } from "./http.js";
+import { client, enc } from "./http.js";
+import type { Op } from "./ledger.js";
 import { LoadDriver, type LoadOptions } from "./load.js";
 import { PrivatePostgres } from "./postgres.js";
+import { waitFor } from "./procs.js";
 import { PrivateRedis, type PrivateRedisOptions } from "./redis-server.js";
 import { launch, launchReady, type ServiceEnv, type ServiceProcess } from "./service.js";
 
@@ -96,6 +98,30 @@ export function describeLosses(driver: LoadDriver, faultAt: number): string {
         `${l.op.kind} ${l.op.channelId}/${l.op.userId}/${l.op.messageId ?? ""} acked ${faultAt - l.op.doneAt} ms before the fault (${l.how})`,
     )
     .join("\n");
+}
+
+/**
+ * A 503 means nothing was applied (API.md): every post answered 503 - its messageId is unique - must
+ * be unknown afterwards. Returns those that show up anyway.
+ */
+export async function refusedPostsApplied(service: ServiceProcess, driver: LoadDriver): Promise<string[]> {
+  const http = client(service.url);
+  const applied: string[] = [];
+  for (const op of driver.ledger.ops) {
+    if (op.kind !== "post" || op.status !== 503) continue;
+    const path = `/v1/channels/${enc(op.channelId)}/messages/${enc(op.messageId ?? "")}/receipts?limit=1`;
+    const reply = await waitFor(`GET ${path}`, async () => {
+      const answer = await http.request("GET", path);
+      return answer.status === 0 || answer.status === 503 ? undefined : answer;
+    });
+    if (reply.status !== 404) applied.push(`${op.channelId}/${op.messageId}: ${reply.status} after a 503`);
+  }
+  return applied;
+}
+
+/** The slowest answer among `ops`, in ms. */
+export function slowest(ops: Op[]): number {
+  return ops.reduce((max, op) => Math.max(max, op.doneAt - op.sentAt), 0);
 }
 
 /**
