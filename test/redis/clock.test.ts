@@ -43,7 +43,22 @@ it.each([
   // A write sent now applies; one whose budget is spent does not.
   const c = `clock${skewMs}`;
   const channel = keys.channel(c);
-  await redis.rs_load_channel(...channel, ...keys.channelStaging(c, "t"), 0, "", 0, "0", 0, 60_000);
+  const loader = keys.channelLoader(c);
+  expect(await redis.rs_load_begin(channel[0] as string, loader, "t", 10_000, "1")).toBe("go");
+  await redis.rs_load_channel(
+    ...channel,
+    ...keys.channelStaging(c, "t"),
+    loader,
+    0,
+    "",
+    0,
+    "0",
+    0,
+    60_000,
+    "t",
+    1,
+    "1",
+  );
   const writeKeys = [...channel, keys.dirty(keys.partitionOf(c))];
   const joined = (await redis.rs_join(...writeKeys, scriptDeadline(clock, 2000), c, "u1")) as unknown[];
   expect(joined[0]).toBe(1);
