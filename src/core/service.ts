@@ -202,7 +202,12 @@ export class ReadStateService {
     const token = randomUUID();
     const waitUntil = Date.now() + LOAD_WAIT_MS;
     for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
-      const begun = await this.hot.beginLoad(channelId, token, fence);
+      const begun = await this.hot.beginLoad(channelId, token, fence).catch(async (err) => {
+        // A hung Redis may still run the call later and hold the lease for nothing: give it back
+        // (the release is queued behind it).
+        await this.hot.abortLoad(channelId, token).catch(() => {});
+        throw err;
+      });
       if (begun === "loaded") return;
       if (begun === "go") break;
       if (Date.now() >= waitUntil) {
