@@ -29,7 +29,8 @@
 // (not only this page); receipts on a missing channel → not_found.
 //
 // Reproduce a failure with MODEL_SEED=<seed> (and MODEL_PATH=<path>) from the fast-check report;
-// MODEL_RUNS overrides the number of runs of every property.
+// MODEL_RUNS overrides the number of runs of every property. MODEL_UNFENCED=1 runs only the check
+// that the properties with wipeMidFlush fail once the fence is off (see the end of this file).
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ReadStateConfig } from "../../src/config.js";
@@ -646,7 +647,9 @@ const TINY_TTL: Setup = {
   runner: { unavailableRetries: 5 },
 };
 
-describe("the engine against the model of API.md", () => {
+const UNFENCED = process.env.MODEL_UNFENCED === "1";
+
+describe.skipIf(UNFENCED)("the engine against the model of API.md", () => {
   it("answers every random sequence as the model does (worker off; flushes, wipes and wipes mid-flush)", async () => {
     midFlushOutcomes.held = 0;
     await fc.assert(sequenceProperty(SINGLE), params(40));
@@ -691,5 +694,74 @@ describe("the engine against the model of API.md", () => {
   it("sorts as the contract does (code-point order), not as the locale does", () => {
     expect([...USERS].sort(compare)).toEqual(["Bob", "Eve", "al", "alice", "carol"]);
     expect([...CHANNELS].sort(compare)).toEqual(["Ch2", "ch1", "ch1:x"]);
+  });
+});
+
+// ---- the test can fail --------------------------------------------------------------------------
+// With the fence off (engines created with unfencedFlushes), a held flush commits the lost copy
+// over the reloaded one, and the properties with wipeMidFlush must find it. Not part of the suite:
+//   MODEL_UNFENCED=1 npx vitest run test/core/model.test.ts
+// Recorded 2026-11-30 (2 shared cores, random seeds, time from start to the first failure):
+//   one engine:  seed -1555361786 after 5 runs, 4.0 s; seed 987460838 after 1 run, 0.9 s;
+//                seed 332211556 after 2 runs, 1.7 s
+//   two engines: seed 716615702 after 2 runs, 1.6 s; seed 971197383 after 5 runs, 3.0 s;
+//                seed 194783091 after 6 runs, 3.0 s
+// Each test stops at its first failure and prints the seed and the time it took; MODEL_SHRINK=1
+// shrinks the failure first (with MODEL_SEED=<seed> to shrink a known one).
+
+describe.runIf(UNFENCED)(
+  "without the fence (MODEL_UNFENCED=1), the properties with wipeMidFlush fail",
+  () => {
+    for (const [name, setup] of [
+      ["one engine", SINGLE],
+      ["two engines", TWO_ENGINES],
+    ] as const) {
+      it(`${name}: within 5 minutes`, async () => {
+        const started = Date.now();
+        const details = await fc.check(sequenceProperty(setup, { unfencedFlushes: true }), {
+          ...params(1_000_000),
+          endOnFailure: process.env.MODEL_SHRINK !== "1",
+          interruptAfterTimeLimit: 300_000,
+        });
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        console.info(
+          `${name}: seed ${details.seed}, ${details.failed ? "failed" : "did not fail"} after ${details.numRuns} runs, ${seconds} s` +
+            (details.failed ? `\n${(details.errorInstance as Error).message}` : ""),
+        );
+        expect(details.failed).toBe(true);
+      }, 330_000);
+    }
+  },
+);
+
+// ---- fixed cases --------------------------------------------------------------------------------
+
+/**
+ * Shrunk from the unfenced check's failure (one engine, seed 987460838, MODEL_SHRINK=1). alice's
+ * join is claimed by the held flush; Redis loses it and ch1 is loaded again, absent (PostgreSQL
+ * only has the row the join's fenced load created); alice, not a member any more, posts m1, which
+ * starts ch1 again. Without the fence the held batch commits after the reload. Both copies count
+ * their versions up from what PostgreSQL held (plus the gap), so m1's channel row comes with the
+ * version the stale one already has and the version guard keeps the stale row: after the final
+ * wipe ch1 reads seq 0, no m1, alice a member again. The lost join came back and an acknowledged
+ * post was lost. With the fence the held batch is refused and PostgreSQL ends as the model.
+ */
+const LOST_JOIN_THEN_POST: Op[] = [
+  { kind: "join", c: "ch1", u: "alice" },
+  { kind: "wipeMidFlush" },
+  { kind: "post", c: "ch1", m: "m1", sender: "alice" },
+];
+
+describe.skipIf(UNFENCED)("fixed cases", () => {
+  it("a join lost with Redis while its flush was held stays lost, and the post after the reload stays", async () => {
+    const held = midFlushOutcomes.held;
+    await withEngines(SINGLE, {}, (runner) => runSequence(runner, LOST_JOIN_THEN_POST));
+    expect(midFlushOutcomes.held).toBe(held + 1);
+  });
+
+  it("the same ops differ from the model without the fence (the case catches the stale flush)", async () => {
+    await expect(
+      withEngines(SINGLE, { unfencedFlushes: true }, (runner) => runSequence(runner, LOST_JOIN_THEN_POST)),
+    ).rejects.toThrow(/differs from the model/);
   });
 });
