@@ -270,6 +270,26 @@ export class ReadStateModel {
     return ok(null);
   }
 
+  /**
+   * A copy of the state as it is now, to come back to with restore(): what a completed flush made
+   * durable. The copy holds every channel (seqs, messages with their mentions, memberships, cursors
+   * with their stamps); user lists, lastReadMessageId and unread/mention counts follow from those,
+   * and a deleted channel is one the copy lacks. The stamp counter is not part of it.
+   */
+  snapshot(): ReadStateModel {
+    const copy = new ReadStateModel();
+    copyChannels(this.channels, copy.channels);
+    return copy;
+  }
+
+  /**
+   * Back to a snapshot's state: Redis lost everything after it. Stamps keep counting from where they
+   * are, so a cursor changed again after the restore never reuses the stamp of a lost change.
+   */
+  restore(snapshot: ReadStateModel): void {
+    copyChannels(snapshot.channels, this.channels);
+  }
+
   /** How many cursor changes happened so far: stamps 1..stampCount exist. */
   get stampCount(): number {
     return this.stamps;
@@ -288,5 +308,18 @@ export class ReadStateModel {
   /** The messageIds of a live channel, in seq order ([] for a missing channel). */
   messageIds(channelId: string): string[] {
     return this.channels.get(channelId)?.bySeq.map((m) => m.messageId) ?? [];
+  }
+}
+
+/** Replaces `to`'s channels by copies of `from`'s; messages are never changed, so they are shared. */
+function copyChannels(from: ReadonlyMap<string, Channel>, to: Map<string, Channel>): void {
+  to.clear();
+  for (const [channelId, channel] of from) {
+    to.set(channelId, {
+      seq: channel.seq,
+      byId: new Map(channel.byId),
+      bySeq: [...channel.bySeq],
+      members: new Map([...channel.members].map(([userId, member]) => [userId, { ...member }])),
+    });
   }
 }

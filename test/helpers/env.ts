@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import pg from "pg";
 import type { ReadStateConfig } from "../../src/config.js";
-import { createReadState, type Engine } from "../../src/engine.js";
+import { createReadState, type Engine, type TestingHooks } from "../../src/engine.js";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -28,8 +28,12 @@ export function testSpace(name: string): TestSpace {
 }
 
 /** An engine on the space; the worker is off unless asked for, so tests flush when they mean to. */
-export function engineFor(space: TestSpace, options: Partial<ReadStateConfig> = {}): Promise<Engine> {
-  return createReadState({ ...space, worker: false, ...options });
+export function engineFor(
+  space: TestSpace,
+  options: Partial<ReadStateConfig> = {},
+  testing: TestingHooks = {},
+): Promise<Engine> {
+  return createReadState({ ...space, worker: false, ...options }, testing);
 }
 
 /** Deletes every Redis key of the space: what "Redis lost its data" means for one deployment. */
