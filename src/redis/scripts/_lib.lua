@@ -17,10 +17,26 @@ local function channel_keys(base)
   }
 end
 
--- The keys holding a clean channel's cache; they share one expiry time so that within a script
--- (Redis freezes time during one) either all of them exist or none does.
+-- The keys holding a clean channel's cache, meta first.
 local function cached_keys(k)
   return { k.meta, k.cur, k.lra, k.msg, k.seqs, k.mn, k.all, k.alls }
+end
+
+-- The rest of a clean channel's cache expires this long after its meta.
+local CACHE_TAIL_MS = 1000
+
+-- Sets a clean channel's cache to expire at expireAt. Every script takes the channel as loaded when
+-- its meta exists, so meta must go first: keys sharing one expiry time do not vanish together
+-- (Redis's active expiry cycle can delete some of them and leave others for a script to find), and
+-- a script would then read a partial copy (members without cursors). A load deletes the leftovers.
+local function expire_cached(k, expireAt)
+  for i, key in ipairs(cached_keys(k)) do
+    if i == 1 then
+      redis.call('PEXPIREAT', key, expireAt)
+    else
+      redis.call('PEXPIREAT', key, expireAt + CACHE_TAIL_MS)
+    end
+  end
 end
 
 -- One TIME per call: the call is atomic, so every operation in it happens at the same moment.

@@ -30,8 +30,7 @@ for i = 0, (#ARGV - 2) / 8 - 1 do
     local meta = redis.call('HMGET', k.meta, 'ver', 'ct')
     if meta[1] == claimed and redis.call('EXISTS', k.dmem, k.dmsg) == 0 then
       redis.call('ZREM', dirty, channelId)
-      local expireAt = now + ttl
-      for _, key in ipairs(cached_keys(k)) do redis.call('PEXPIREAT', key, expireAt) end
+      expire_cached(k, now + ttl)
       clean = clean + 1
     elseif complete == '1' and meta[2] then
       -- What is still dirty changed after the claim: its age counts from the claim.

@@ -33,6 +33,5 @@ redis.call('HSET', k.meta, 'seq', ARGV[1], 'lmid', ARGV[2], 'ver', ARGV[3], 'liv
   'reset', ARGV[5], 'rf', ARGV[5], 'gen', ARGV[8])
 if ARGV[9] ~= '1' then redis.call('HSET', k.meta, 'nf', '1') end
 -- Loaded state is clean: it expires with the rest of the cache unless a change makes it dirty.
-local expireAt = now_ms() + tonumber(ARGV[6])
-for _, key in ipairs(cached) do redis.call('PEXPIREAT', key, expireAt) end
+expire_cached(k, now_ms() + tonumber(ARGV[6]))
 return 1
