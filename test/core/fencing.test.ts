@@ -3,7 +3,6 @@
 // installed after it. Each scenario holds the stale writer at the worst instant for real: the
 // flush between its claim and its commit (a PostgreSQL session holds a lock its insert needs), the
 // loader between its read and its install.
-import pg from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ReadStateService } from "../../src/core/service.js";
 import type { Engine } from "../../src/engine.js";
@@ -12,6 +11,7 @@ import { createPool, PostgresStore } from "../../src/postgres/store.js";
 import { connectRedis, type RedisClient } from "../../src/redis/connection.js";
 import { RedisStore } from "../../src/redis/store.js";
 import { cleanup, queryPg, type TestSpace, testSpace, wipeRedis } from "../helpers/env.js";
+import { holdFlushes } from "../helpers/hold.js";
 
 const spaces: TestSpace[] = [];
 let space: TestSpace;
@@ -31,32 +31,6 @@ afterAll(async () => {
   for (const s of spaces) await cleanup(s);
 });
 
-/**
- * Holds every flush between its claim and its commit: a session takes a lock on `table` that the
- * flush's insert waits for. Resolves once a flush is waiting on it.
- */
-async function holdFlushesOn(table: string): Promise<{ release: () => Promise<void> }> {
-  const locker = new pg.Client({ connectionString: space.databaseUrl });
-  await locker.connect();
-  await locker.query("BEGIN");
-  await locker.query(`LOCK TABLE "${space.schema}".${table} IN SHARE MODE`);
-  return {
-    release: async () => {
-      await locker.query("COMMIT");
-      await locker.end();
-    },
-  };
-}
-
-async function untilAFlushWaits(): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    const waiting = await queryPg(space, "SELECT 1 FROM pg_locks WHERE NOT granted AND relation IS NOT NULL");
-    if (waiting.length > 0) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error("no flush started waiting on the held lock");
-}
-
 /** m1..m5 flushed, members a and b at m5. */
 async function flushedChannel(c: string): Promise<void> {
   await rs.join(c, "a");
@@ -72,9 +46,9 @@ async function staleFlushAcrossLoss(
   afterLoss: () => Promise<unknown>,
 ): Promise<void> {
   await unflushed();
-  const held = await holdFlushesOn("messages");
+  const held = await holdFlushes(space);
   const staleFlush = rs.flush();
-  await untilAFlushWaits();
+  expect(await held.untilFlushWaits(staleFlush)).toBe("waiting");
   await wipeRedis(space);
   await afterLoss();
   await held.release();
