@@ -102,7 +102,10 @@ export interface HotStore {
     channelIds: string[],
     merge: { complete: boolean; mergedAt: number | null },
   ): Promise<void>;
-  /** Whether every change made before `timeMs` (Redis time) has been written to the cold store. */
+  /**
+   * Whether every change made before `timeMs` (Redis time) has been written to the cold store, as
+   * the write-behind worker last saw it (false while no worker has said so).
+   */
   flushedBefore(timeMs: number): Promise<boolean>;
 }
 

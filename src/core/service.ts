@@ -91,17 +91,27 @@ export class ReadStateService {
     assertId("userId", userId);
     const list = await this.hot.userChannels(userId);
     let { channelIds } = list;
-    if (!list.complete) {
-      // PostgreSQL's list lacks the joins not yet flushed, and the Redis list may have lost some
-      // (on Cluster its node can lose its data while the channel's node keeps an unflushed join).
-      // A merge is final only once every change made before an earlier merge's mark is flushed;
-      // the check comes before the PostgreSQL read, so that read sees them all.
-      const settled = list.mergedAt !== null && (await this.hot.flushedBefore(list.mergedAt));
+    // PostgreSQL's list lacks the joins not yet flushed, and the Redis list may have lost some (on
+    // Cluster its node can lose its data while the channel's node keeps an unflushed join). So the
+    // first merge only leaves a pending mark; the list is then used as it is, and merged once more,
+    // for good, when the worker reports everything before that mark flushed (checked before the
+    // PostgreSQL read, so that read sees them all).
+    const merge = list.complete
+      ? "none"
+      : list.mergedAt === null
+        ? "first"
+        : (await this.hot.flushedBefore(list.mergedAt))
+          ? "final"
+          : "none";
+    if (merge !== "none") {
       const stored = await this.fromCold(() => this.cold.userChannels(userId));
       channelIds = [...new Set([...channelIds, ...stored])];
       // An unknown user leaves no trace: remembering every probed ID would grow Redis without bound.
       if (channelIds.length > 0) {
-        await this.hot.mergeUserChannels(userId, stored, { complete: settled, mergedAt: list.mergedAt });
+        await this.hot.mergeUserChannels(userId, stored, {
+          complete: merge === "final",
+          mergedAt: list.mergedAt,
+        });
       }
     }
     const found = await this.hot.memberStates(userId, channelIds);

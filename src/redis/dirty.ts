@@ -102,6 +102,14 @@ export class DirtyIndex {
    * A failed flush pass, shared like the last flush: while the newest attempt failed, PostgreSQL is
    * not answering, and no instance refuses writes because of the backlog (src/sync/backpressure.ts).
    */
+  /**
+   * Records that nothing older than `since` (Redis time) is dirty any more: every change made before
+   * it has reached PostgreSQL. Read by FLUSHED_FRONTIER's users (a user's channel list, store.ts).
+   */
+  async recordFlushedFrontier(since: number): Promise<void> {
+    await this.redis.hset(this.keys.syncStats(), "frontier", since);
+  }
+
   async recordFlushFailure(): Promise<void> {
     await this.redis.hset(this.keys.syncStats(), "failedAt", await this.now());
   }

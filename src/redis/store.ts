@@ -7,7 +7,7 @@ import type { ChannelInfo, PostInput, Receipts } from "../core/types.js";
 import { isOutOfMemory, OperationBatcher } from "./batcher.js";
 import type { RedisClock } from "./clock.js";
 import type { RedisClient } from "./connection.js";
-import { Keys, PARTITIONS } from "./keys.js";
+import { Keys } from "./keys.js";
 import type { OperationName } from "./scripts.js";
 
 /** Script error replies and the public errors they become (RS_NOT_LOADED is handled by the service). */
@@ -289,15 +289,9 @@ export class RedisStore implements HotStore {
   }
 
   async flushedBefore(timeMs: number): Promise<boolean> {
-    const oldest = await this.call(() =>
-      Promise.all(
-        Array.from({ length: PARTITIONS }, (_, p) =>
-          this.redis.zrange(this.keys.dirty(p), "0", "0", "WITHSCORES"),
-        ),
-      ),
-    );
+    const frontier = await this.call(() => this.redis.hget(this.keys.syncStats(), "frontier"));
     // Redis Cluster nodes stamp with their own clocks: a margin covers a small skew between them.
-    return oldest.every((reply) => reply.length < 2 || Number(reply[1]) > timeMs + CLOCK_SKEW_MARGIN_MS);
+    return frontier !== null && Number(frontier) > timeMs + CLOCK_SKEW_MARGIN_MS;
   }
 
   /**

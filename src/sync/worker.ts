@@ -80,7 +80,11 @@ export class FlushWorker {
       const pass = await this.exclusive(() => this.pass({ force: true, before: now }));
       rows += pass.rows;
       channels += pass.channels;
-      if (!pass.more && pass.channels === 0) return { rows, channels };
+      if (!pass.more && pass.channels === 0) {
+        // Everything dirty at `now` is in PostgreSQL now.
+        await this.dirty.recordFlushedFrontier(now).catch(() => {});
+        return { rows, channels };
+      }
     }
   }
 
@@ -128,9 +132,17 @@ export class FlushWorker {
    * sharing the batch's row budget; each group is written in one transaction.
    */
   private async pass(opts: { force: boolean; before: number }): Promise<PassResult> {
-    const partitions = await this.dirty.scan(SCAN_PER_PARTITION, opts.before);
+    const [partitions, scannedAt] = await Promise.all([
+      this.dirty.scan(SCAN_PER_PARTITION, opts.before),
+      this.dirty.now(),
+    ]);
     // Oldest first: the lag is the age of the oldest dirty entry.
     partitions.sort((a, b) => (a.channels[0]?.since ?? 0) - (b.channels[0]?.since ?? 0));
+    if (!Number.isFinite(opts.before)) {
+      // Nothing older than the oldest dirty entry is dirty: everything before it is in PostgreSQL.
+      const frontier = partitions[0]?.channels[0]?.since ?? scannedAt;
+      await this.dirty.recordFlushedFrontier(frontier).catch(() => {});
+    }
     const groups: DirtyPartition[][] = [];
     for (let i = 0; i < partitions.length; i += CLAIM_GROUP)
       groups.push(partitions.slice(i, i + CLAIM_GROUP));

@@ -248,6 +248,8 @@ describe("a user's channel list rebuilt while a join is not flushed yet", () => 
 
     await rs.userUnread("u");
     await rs.userUnread("u");
+    // The list's pending mark settles once a flush covers a moment past it (plus the clock margin).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     await rs.flush();
     await rs.post("list-b", { messageId: "m1", senderId: "x", mentions: ["u"] });
     const unread = await rs.userUnread("u");
