@@ -12,6 +12,11 @@ export interface ReadStateConfig {
   flushIntervalMs: number;
   /** Run the write-behind worker in this process (default true). */
   worker: boolean;
+  /**
+   * Run the worker's periodic passes on a thread of their own (sync/thread.ts), so a busy HTTP
+   * server in the same process cannot starve them. `serve` turns it on; the library default is off.
+   */
+  workerThread: boolean;
   /** Apply the PostgreSQL migrations at start (default true). */
   migrate: boolean;
   /** How long a clean (flushed) channel stays cached in Redis. Dirty state never expires. */
@@ -43,6 +48,7 @@ export const DEFAULTS: ServerConfig = {
   keyPrefix: "rs",
   flushIntervalMs: 5000,
   worker: true,
+  workerThread: false,
   migrate: true,
   cacheTtlMs: 24 * 3600 * 1000,
   flushBatchRows: 5000,
@@ -90,6 +96,7 @@ export function resolveConfig(options: Partial<ReadStateConfig> = {}): ReadState
     keyPrefix: options.keyPrefix ?? DEFAULTS.keyPrefix,
     flushIntervalMs: options.flushIntervalMs ?? DEFAULTS.flushIntervalMs,
     worker: options.worker ?? DEFAULTS.worker,
+    workerThread: options.workerThread ?? DEFAULTS.workerThread,
     migrate: options.migrate ?? DEFAULTS.migrate,
     cacheTtlMs: options.cacheTtlMs ?? DEFAULTS.cacheTtlMs,
     flushBatchRows: options.flushBatchRows ?? DEFAULTS.flushBatchRows,

@@ -24,6 +24,7 @@ import {
   backlogProbe,
   FLUSH_WINDOW_SLACK_MS,
 } from "./sync/backpressure.js";
+import { FlushThread } from "./sync/thread.js";
 import { FlushWorker } from "./sync/worker.js";
 
 /** The engine: every operation of ReadState plus what an operator needs to watch it. */
@@ -116,7 +117,21 @@ export async function createReadState(
     // Every engine samples the backlog, also one without a worker: its gate is what refuses writes.
     pressure.start(backlogProbe(dirty));
     cleanup.push(() => pressure.stop());
-    if (config.worker) {
+    let thread: FlushThread | undefined;
+    if (config.worker && config.workerThread) {
+      thread = new FlushThread({
+        config,
+        unfencedFlushes: testing.unfencedFlushes === true,
+        onFlush: (report) => events.emit("flush", report),
+        onError: (err) => events.emit("flushError", err),
+      });
+      const started = thread;
+      cleanup.push(() => started.stop());
+      await started.start();
+      const tell = setInterval(() => started.setBehind(pressure.behind), 100);
+      tell.unref();
+      cleanup.push(async () => clearInterval(tell));
+    } else if (config.worker) {
       worker.start();
       cleanup.push(() => worker.stop());
     }
@@ -204,6 +219,7 @@ export async function createReadState(
         closing ??= (async () => {
           let failure: unknown;
           if (config.worker) {
+            await thread?.stop();
             await worker.stop();
             await worker.flushAll(await dirty.now()).catch((err) => {
               failure = err;

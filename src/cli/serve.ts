@@ -69,7 +69,13 @@ export const serve = {
       return 0;
     }
     const config = resolveServerConfig(
-      { ...configFlags(values, FLAGS), worker: !values["no-worker"], migrate: !values["no-migrate"] },
+      {
+        ...configFlags(values, FLAGS),
+        worker: !values["no-worker"],
+        // Requests and flushes each get an event loop (and a core): see sync/thread.ts.
+        workerThread: true,
+        migrate: !values["no-migrate"],
+      },
       env,
     );
     if (!isLoopback(config.host) && !config.apiToken && !values.insecure) {

@@ -22,7 +22,8 @@ async function api(base: string, method: string, path: string, body?: unknown) {
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-function startServe(port: number) {
+// Far longer than the test by default: whatever reaches PostgreSQL gets there through the SIGTERM flush.
+function startServe(port: number, flushIntervalMs = 600_000) {
   return startCli([
     "serve",
     "--port",
@@ -31,13 +32,31 @@ function startServe(port: number) {
     space.keyPrefix,
     "--schema",
     space.schema,
-    // Far longer than the test: whatever reaches PostgreSQL gets there through the SIGTERM flush.
     "--flush-interval-ms",
-    "600000",
+    String(flushIntervalMs),
   ]);
 }
 
 describe("readstate serve", () => {
+  it("flushes on its interval from the worker's own thread, and stops it on SIGTERM", async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const running = startServe(port, 200);
+    await waitReady(running, `${base}/readyz`);
+    expect(
+      (await api(base, "POST", "/v1/channels/thr/messages", { messageId: "m1", senderId: "u" })).status,
+    ).toBe(201);
+    let rows: unknown[] = [];
+    for (let i = 0; i < 100 && rows.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      rows = await queryPg(space, "SELECT 1 FROM channels WHERE channel_id = 'thr' AND seq = 1");
+    }
+    expect(rows).toHaveLength(1);
+    running.child.kill("SIGTERM");
+    const stopped = await running.exited;
+    expect(stopped.code, stopped.stderr).toBe(0);
+  });
+
   it("flushes on SIGTERM, exits 0, and after a Redis wipe serves every write again", async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
