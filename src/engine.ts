@@ -37,6 +37,8 @@ export interface Engine extends ReadState {
   redisMemory(): Promise<RedisMemory>;
   /** Whether writes are being refused to let the worker catch up (sync/backpressure.ts). */
   backpressure(): BackpressureState;
+  /** Throws WritesRefused (503, Retry-After) while writes are being refused; returns otherwise. */
+  admitWrite(): void;
 }
 
 /** Switches for tests only, never exposed as configuration. */
@@ -174,6 +176,7 @@ export async function createReadState(
       },
 
       backpressure: () => pressure.state,
+      admitWrite: () => pressure.admitWrite(),
 
       async readiness(): Promise<Readiness> {
         const [redisCheck, [postgresCheck, schema]] = await Promise.all([

@@ -97,6 +97,16 @@ describe("the worker falls behind while PostgreSQL answers", () => {
       "unavailable",
       "validation_failed",
     ]);
+    // A batch of writes only is refused whole, before any per-op work.
+    const writes = await call(app, "POST", "/v1/batch", {
+      ops: [
+        { op: "post", channelId: "bp", messageId: "m5", senderId: "ann" },
+        { op: "read", channelId: "bp", userId: "ann" },
+      ],
+    });
+    expect(writes.status).toBe(503);
+    expect(writes.headers["retry-after"]).toBe("1");
+    expect(writes.body.error.code).toBe("unavailable");
 
     // Reads answer, and show that nothing refused took effect.
     const member = await call(app, "GET", "/v1/channels/bp/members/ann");

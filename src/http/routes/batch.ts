@@ -8,10 +8,12 @@
 //   disjoint state (the channel is the unit of atomicity; a user's channel list only gains or loses
 //   that channel) so they commute, and run concurrently: a 100-op batch costs about as many Redis
 //   round trips as its busiest channel has ops, not 100. Results are always in request order.
-// - Backpressure (src/sync/backpressure.ts): each write op is admitted or refused as it runs, like a
-//   single request. A refused op gets its own `{ ok: false, error: { code: "unavailable" } }` and
-//   nothing of it is applied; the other ops still answer (read-only ops are never refused), and the
-//   response (200) carries `Retry-After`.
+// - Backpressure (src/sync/backpressure.ts): while writes are refused, a batch of writes only is
+//   refused whole, 503 `unavailable` with `Retry-After`, nothing applied: every op would be refused
+//   alone, and answering 250 refusals one by one costs the CPU the worker needs to catch up. Else
+//   each write op is admitted or refused as it runs, like a single request: a refused op gets its
+//   own `{ ok: false, error: { code: "unavailable" } }`, the other ops still answer (read-only ops are
+//   never refused), and the response (200) carries `Retry-After`.
 import type { ValidateFunction } from "ajv";
 import type { FastifyBaseLogger } from "fastify";
 import { isReadStateError } from "../../core/errors.js";
@@ -104,6 +106,13 @@ async function applyOp(engine: Engine, metrics: HttpMetrics, op: ValidOp): Promi
   }
 }
 
+/** Every op of this version writes; read-only ops (never refused) would be left out here. */
+const WRITE_OPS: ReadonlySet<string> = new Set<BatchOpName>(["join", "leave", "post", "read", "unread"]);
+
+function isWriteOp(raw: unknown): boolean {
+  return typeof raw === "object" && raw !== null && WRITE_OPS.has(String((raw as { op?: unknown }).op));
+}
+
 function failure(code: string, message: string): BatchFailure {
   return { ok: false, error: { code, message } };
 }
@@ -175,9 +184,10 @@ export function batchRoutes(app: App, { engine, metrics }: RouteDeps): void {
         );
         return reply.code(status).send(body);
       }
-      const { results, retryAfterSeconds } = await metrics.run("batch", () =>
-        applyBatch(engine, metrics, ops, request.log, request.id),
-      );
+      const { results, retryAfterSeconds } = await metrics.run("batch", async () => {
+        if (ops.every(isWriteOp)) engine.admitWrite();
+        return applyBatch(engine, metrics, ops, request.log, request.id);
+      });
       if (retryAfterSeconds !== undefined) reply.header("retry-after", String(retryAfterSeconds));
       return { results };
     },
