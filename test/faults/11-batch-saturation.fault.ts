@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { checkPostgres, drained, flushAll } from "./support/checker.js";
 import { client } from "./support/http.js";
 import { memberKey, type Snapshot } from "./support/ledger.js";
+import { prng } from "./support/load.js";
 import { sleep } from "./support/procs.js";
 import { writeResult } from "./support/results.js";
 import { Rig } from "./support/rig.js";
@@ -50,17 +51,6 @@ type Result = {
   channelSeq?: number;
   error?: { code: string; message: string };
 };
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test("saturating /v1/batch load: PostgreSQL never lags 10 s behind an acknowledgement", async () => {
   const service = await rig.launchReady("serve", {

@@ -20,7 +20,7 @@ export interface RunBounds {
 }
 
 /** Deterministic PRNG (mulberry32): a failing run can be replayed with the same seed. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
