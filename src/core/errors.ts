@@ -6,6 +6,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   not_a_member: 404,
   unknown_message: 404,
+  not_following: 404,
   payload_too_large: 413,
   unavailable: 503,
 } as const;

@@ -12,6 +12,10 @@ export interface MemberState {
   lastReadMessageId: string | null;
   /** ISO-8601 server time of the last change of the cursor; null if it never changed. */
   lastReadAt: string | null;
+  /** The oldest non-deleted message above readSeq ("jump to first unread"); null when unread is 0. */
+  firstUnreadMessageId: string | null;
+  /** Left out of the user's total unread (never out of mentions); false until set. */
+  muted: boolean;
 }
 
 export interface PostInput {
@@ -19,21 +23,73 @@ export interface PostInput {
   senderId: string;
   mentions?: string[];
   mentionAll?: boolean;
+  /** A reply: the messageId of the thread's root (a top-level message of the channel). */
+  threadId?: string;
 }
 
 export interface PostResult {
   channelId: string;
   messageId: string;
   seq: number;
+  /** Set for a reply: the thread it belongs to (its seq is the thread's). Absent for a top-level message. */
+  threadId?: string;
   /** False when the messageId was posted before (idempotent repeat): HTTP answers 200 instead of 201. */
   created: boolean;
 }
 
+export interface ThreadTotals {
+  /** Followed threads with unread replies, leaving out those of muted channels. */
+  unreadThreads: number;
+  /** Mentions waiting in every followed thread, muted channels included. */
+  mentions: number;
+}
+
 export interface UserUnread {
+  userId: string;
+  /** Sum over the channels, leaving out muted ones. */
+  unread: number;
+  /** Sum over every channel, muted ones included. */
+  mentions: number;
+  channels: MemberState[];
+  threads: ThreadTotals;
+}
+
+/** One follower's read state in one thread: a member state over the thread's replies. */
+export interface ThreadState {
+  channelId: string;
+  threadId: string;
   userId: string;
   unread: number;
   mentions: number;
-  channels: MemberState[];
+  readSeq: number;
+  threadSeq: number;
+  lastReadMessageId: string | null;
+  lastReadAt: string | null;
+  firstUnreadMessageId: string | null;
+}
+
+export interface ThreadInfo {
+  channelId: string;
+  threadId: string;
+  threadSeq: number;
+  followerCount: number;
+  /** The newest non-deleted reply, or null. */
+  lastMessageId: string | null;
+}
+
+export interface UserThreadsQuery {
+  /** 1–1000, default 100. */
+  limit?: number;
+  /** The `next` of the previous page (opaque). */
+  after?: string;
+}
+
+export interface UserThreads extends ThreadTotals {
+  userId: string;
+  /** One page, sorted by channelId then threadId. */
+  threads: ThreadState[];
+  /** Pass as `after` for the next page; null on the last page. */
+  next: string | null;
 }
 
 export interface ChannelInfo {
@@ -93,6 +149,21 @@ export interface ReadState {
   channelInfo(channelId: string): Promise<ChannelInfo>;
   receipts(channelId: string, messageId: string, query?: ReceiptsQuery): Promise<Receipts>;
   deleteChannel(channelId: string): Promise<void>;
+  /** Deletes a message (or reply): it keeps its seq but no longer counts. Idempotent. */
+  deleteMessage(channelId: string, messageId: string): Promise<void>;
+  setMuted(channelId: string, userId: string, muted: boolean): Promise<MemberState>;
+  /**
+   * Marks every listed channel (every channel of the user when omitted) read to its newest message;
+   * a listed channel the user is not a member of is left alone. Answers as userUnread after it.
+   */
+  markAllRead(userId: string, channelIds?: string[]): Promise<UserUnread>;
+  follow(channelId: string, threadId: string, userId: string): Promise<ThreadState>;
+  unfollow(channelId: string, threadId: string, userId: string): Promise<void>;
+  threadState(channelId: string, threadId: string, userId: string): Promise<ThreadState>;
+  markThreadRead(channelId: string, threadId: string, userId: string, messageId?: string): Promise<ThreadState>;
+  markThreadUnread(channelId: string, threadId: string, userId: string, messageId: string): Promise<ThreadState>;
+  threadInfo(channelId: string, threadId: string): Promise<ThreadInfo>;
+  userThreads(userId: string, query?: UserThreadsQuery): Promise<UserThreads>;
   /** Writes everything dirty at the time of the call to PostgreSQL before it resolves. */
   flush(): Promise<FlushResult>;
   syncStatus(): Promise<SyncStatus>;
