@@ -152,6 +152,16 @@ export async function createReadState(
       channelInfo: (c) => service.channelInfo(c),
       receipts: (c, m, q) => service.receipts(c, m, q),
       deleteChannel: (c) => service.deleteChannel(c),
+      deleteMessage: (c, m) => service.deleteMessage(c, m),
+      setMuted: (c, u, muted) => service.setMuted(c, u, muted),
+      markAllRead: (u, channelIds) => service.markAllRead(u, channelIds),
+      follow: (c, t, u) => service.follow(c, t, u),
+      unfollow: (c, t, u) => service.unfollow(c, t, u),
+      threadState: (c, t, u) => service.threadState(c, t, u),
+      markThreadRead: (c, t, u, m) => service.markThreadRead(c, t, u, m),
+      markThreadUnread: (c, t, u, m) => service.markThreadUnread(c, t, u, m),
+      threadInfo: (c, t) => service.threadInfo(c, t),
+      userThreads: (u, q) => service.userThreads(u, q),
 
       async flush(): Promise<FlushResult> {
         const { rows } = await unavailableOnFailure(async () => worker.flushAll(await dirty.now()));

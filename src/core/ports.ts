@@ -1,5 +1,5 @@
 // What the service needs from its two stores. Redis and PostgreSQL details stay in their adapters.
-import type { ChannelInfo, PostInput, Receipts } from "./types.js";
+import type { ChannelInfo, PostInput, Receipts, ThreadInfo } from "./types.js";
 
 /** A member's state as the hot store computes it; the service adds IDs and formats the time. */
 export interface RawMemberState {
@@ -9,6 +9,25 @@ export interface RawMemberState {
   mentions: number;
   lastReadMessageId: string | null;
   lastReadAtMs: number | null;
+  firstUnreadMessageId: string | null;
+  muted: boolean;
+}
+
+/** A follower's state in one thread as the hot store computes it. */
+export interface RawThreadState {
+  readSeq: number;
+  threadSeq: number;
+  unread: number;
+  mentions: number;
+  lastReadMessageId: string | null;
+  lastReadAtMs: number | null;
+  firstUnreadMessageId: string | null;
+}
+
+/** One user's state in one channel, with every thread they follow there (sorted by threadId). */
+export interface RawUserChannel {
+  state: RawMemberState;
+  threads: { threadId: string; state: RawThreadState }[];
 }
 
 /** Everything PostgreSQL holds of one channel: enough to rebuild its cache exactly. */
@@ -33,8 +52,29 @@ export interface ChannelSnapshot {
     readSeq: number;
     lastReadAtMs: number | null;
     lastReadMessageId: string | null;
+    muted: boolean;
   }[];
-  messages: { messageId: string; seq: number; senderId: string; mentions: string[]; mentionAll: boolean }[];
+  /** Replies carry their thread's root in threadId and the thread's seq in seq. */
+  messages: {
+    messageId: string;
+    seq: number;
+    threadId: string | null;
+    senderId: string;
+    mentions: string[];
+    mentionAll: boolean;
+    deleted: boolean;
+  }[];
+  /** Users following a thread, and users who unfollowed one (following: false). */
+  followers: ThreadFollower[];
+}
+
+export interface ThreadFollower {
+  threadId: string;
+  userId: string;
+  following: boolean;
+  readSeq: number;
+  lastReadAtMs: number | null;
+  lastReadMessageId: string | null;
 }
 
 /**
@@ -56,15 +96,40 @@ export class ChannelNotLoaded extends Error {
 export interface HotStore {
   join(channelId: string, userId: string): Promise<{ joined: boolean; state: RawMemberState }>;
   leave(channelId: string, userId: string): Promise<void>;
-  post(channelId: string, message: PostInput): Promise<{ created: boolean; seq: number }>;
+  /** A reply when message.threadId is set. `threadId`: what the messageId was first posted as. */
+  post(
+    channelId: string,
+    message: PostInput,
+  ): Promise<{ created: boolean; seq: number; threadId: string | null }>;
+  deleteMessage(channelId: string, messageId: string): Promise<void>;
+  setMuted(channelId: string, userId: string, muted: boolean): Promise<RawMemberState>;
+  follow(channelId: string, threadId: string, userId: string): Promise<RawThreadState>;
+  unfollow(channelId: string, threadId: string, userId: string): Promise<void>;
+  threadState(channelId: string, threadId: string, userId: string): Promise<RawThreadState>;
+  markThreadRead(
+    channelId: string,
+    threadId: string,
+    userId: string,
+    messageId: string | undefined,
+  ): Promise<RawThreadState>;
+  markThreadUnread(
+    channelId: string,
+    threadId: string,
+    userId: string,
+    messageId: string,
+  ): Promise<RawThreadState>;
+  threadInfo(channelId: string, threadId: string): Promise<Omit<ThreadInfo, "channelId" | "threadId">>;
   markRead(channelId: string, userId: string, messageId: string | undefined): Promise<RawMemberState>;
   markUnread(channelId: string, userId: string, messageId: string): Promise<RawMemberState>;
   memberState(channelId: string, userId: string): Promise<RawMemberState>;
-  /** One user's state in many channels in few round trips; a channel not cached comes back "not_loaded". */
+  /**
+   * One user's state in many channels, with their followed threads, in few round trips; a channel
+   * not cached comes back "not_loaded".
+   */
   memberStates(
     userId: string,
     channelIds: string[],
-  ): Promise<Map<string, RawMemberState | "not_loaded" | "not_a_member">>;
+  ): Promise<Map<string, RawUserChannel | "not_loaded" | "not_a_member">>;
   channelInfo(channelId: string): Promise<Omit<ChannelInfo, "channelId">>;
   receipts(
     channelId: string,
@@ -146,14 +211,28 @@ export interface ChannelChanges {
     readSeq: number | null;
     lastReadAtMs: number | null;
     lastReadMessageId: string | null;
+    muted: boolean;
+    version: number;
+  }[];
+  /** Thread entries: following, unfollowed, or neither (dropped by a leave: a tombstone). */
+  followers: {
+    threadId: string;
+    userId: string;
+    following: boolean;
+    unfollowed: boolean;
+    readSeq: number;
+    lastReadAtMs: number | null;
+    lastReadMessageId: string | null;
     version: number;
   }[];
   messages: {
     messageId: string;
     seq: number;
+    threadId: string | null;
     senderId: string;
     mentions: string[];
     mentionAll: boolean;
+    deleted: boolean;
     version: number;
   }[];
 }

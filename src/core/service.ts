@@ -5,8 +5,15 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ReadStateError } from "./errors.js";
 import { OPEN_GATE, type WriteGate } from "./gate.js";
-import { assertId, MAX_MENTIONS } from "./ids.js";
-import { ChannelNotLoaded, type ColdStore, type HotStore, type RawMemberState } from "./ports.js";
+import { assertId, isValidId, MAX_MENTIONS } from "./ids.js";
+import {
+  ChannelNotLoaded,
+  type ColdStore,
+  type HotStore,
+  type RawMemberState,
+  type RawThreadState,
+  type RawUserChannel,
+} from "./ports.js";
 import type {
   ChannelInfo,
   MemberState,
@@ -14,6 +21,10 @@ import type {
   PostResult,
   Receipts,
   ReceiptsQuery,
+  ThreadInfo,
+  ThreadState,
+  UserThreads,
+  UserThreadsQuery,
   UserUnread,
 } from "./types.js";
 
@@ -24,6 +35,12 @@ const LOAD_WAIT_MS = 5000;
 
 export const RECEIPTS_DEFAULT_LIMIT = 100;
 export const RECEIPTS_MAX_LIMIT = 1000;
+export const THREADS_DEFAULT_LIMIT = 100;
+export const THREADS_MAX_LIMIT = 1000;
+/** Channels one mark-all-read may list. */
+export const MAX_MARK_ALL_CHANNELS = 1000;
+/** `after` of a user's threads: "channelId|threadId" of the last thread of the previous page. */
+const PAGE_SEPARATOR = "|";
 
 export class ReadStateService {
   private readonly loading = new Map<string, { promise: Promise<void>; fence: boolean }>();
@@ -58,8 +75,83 @@ export class ReadStateService {
     assertId("channelId", channelId);
     assertPost(message);
     this.gate.admitWrite();
-    const { created, seq } = await this.withChannel(channelId, () => this.hot.post(channelId, message));
-    return { channelId, messageId: message.messageId, seq, created };
+    const { created, seq, threadId } = await this.withChannel(channelId, () =>
+      this.hot.post(channelId, message),
+    );
+    return { channelId, messageId: message.messageId, seq, ...(threadId ? { threadId } : {}), created };
+  }
+
+  async deleteMessage(channelId: string, messageId: string): Promise<void> {
+    assertId("channelId", channelId);
+    assertId("messageId", messageId);
+    this.gate.admitWrite();
+    await this.withChannel(channelId, () => this.hot.deleteMessage(channelId, messageId));
+  }
+
+  async setMuted(channelId: string, userId: string, muted: boolean): Promise<MemberState> {
+    assertId("channelId", channelId);
+    assertId("userId", userId);
+    if (typeof muted !== "boolean")
+      throw new ReadStateError("validation_failed", "muted must be true or false");
+    this.gate.admitWrite();
+    const state = await this.withChannel(channelId, () => this.hot.setMuted(channelId, userId, muted));
+    return memberState(channelId, userId, state);
+  }
+
+  async follow(channelId: string, threadId: string, userId: string): Promise<ThreadState> {
+    assertThreadIds(channelId, threadId, userId);
+    this.gate.admitWrite();
+    const state = await this.withChannel(channelId, () => this.hot.follow(channelId, threadId, userId));
+    return threadState(channelId, threadId, userId, state);
+  }
+
+  async unfollow(channelId: string, threadId: string, userId: string): Promise<void> {
+    assertThreadIds(channelId, threadId, userId);
+    this.gate.admitWrite();
+    await this.withChannel(channelId, () => this.hot.unfollow(channelId, threadId, userId));
+  }
+
+  async threadState(channelId: string, threadId: string, userId: string): Promise<ThreadState> {
+    assertThreadIds(channelId, threadId, userId);
+    const state = await this.withChannel(channelId, () => this.hot.threadState(channelId, threadId, userId));
+    return threadState(channelId, threadId, userId, state);
+  }
+
+  async markThreadRead(
+    channelId: string,
+    threadId: string,
+    userId: string,
+    messageId?: string,
+  ): Promise<ThreadState> {
+    assertThreadIds(channelId, threadId, userId);
+    if (messageId !== undefined) assertId("messageId", messageId);
+    this.gate.admitWrite();
+    const state = await this.withChannel(channelId, () =>
+      this.hot.markThreadRead(channelId, threadId, userId, messageId),
+    );
+    return threadState(channelId, threadId, userId, state);
+  }
+
+  async markThreadUnread(
+    channelId: string,
+    threadId: string,
+    userId: string,
+    messageId: string,
+  ): Promise<ThreadState> {
+    assertThreadIds(channelId, threadId, userId);
+    assertId("messageId", messageId);
+    this.gate.admitWrite();
+    const state = await this.withChannel(channelId, () =>
+      this.hot.markThreadUnread(channelId, threadId, userId, messageId),
+    );
+    return threadState(channelId, threadId, userId, state);
+  }
+
+  async threadInfo(channelId: string, threadId: string): Promise<ThreadInfo> {
+    assertId("channelId", channelId);
+    assertId("threadId", threadId);
+    const info = await this.withChannel(channelId, () => this.hot.threadInfo(channelId, threadId));
+    return { channelId, threadId, ...info };
   }
 
   async markRead(channelId: string, userId: string, messageId?: string): Promise<MemberState> {
@@ -89,6 +181,64 @@ export class ReadStateService {
 
   async userUnread(userId: string): Promise<UserUnread> {
     assertId("userId", userId);
+    return userUnreadOf(userId, await this.userChannelStates(userId));
+  }
+
+  async userThreads(userId: string, query: UserThreadsQuery = {}): Promise<UserThreads> {
+    assertId("userId", userId);
+    const limit = query.limit ?? THREADS_DEFAULT_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > THREADS_MAX_LIMIT) {
+      throw new ReadStateError(
+        "validation_failed",
+        `limit must be a whole number from 1 to ${THREADS_MAX_LIMIT}`,
+      );
+    }
+    const after = query.after === undefined ? undefined : parsePageKey(query.after);
+    const channels = await this.userChannelStates(userId);
+    const all: ThreadState[] = [];
+    for (const [channelId, { threads }] of channels) {
+      for (const t of threads) all.push(threadState(channelId, t.threadId, userId, t.state));
+    }
+    const totals = threadTotals(channels);
+    const from = after
+      ? all.findIndex((t) => comparePage(t.channelId, t.threadId, after.channelId, after.threadId) > 0)
+      : 0;
+    const page = from < 0 ? [] : all.slice(from, from + limit);
+    const last = page[page.length - 1];
+    const more = from >= 0 && from + limit < all.length;
+    return {
+      userId,
+      ...totals,
+      threads: page,
+      next: more && last ? `${last.channelId}${PAGE_SEPARATOR}${last.threadId}` : null,
+    };
+  }
+
+  async markAllRead(userId: string, channelIds?: string[]): Promise<UserUnread> {
+    assertId("userId", userId);
+    if (channelIds !== undefined) assertChannelList(channelIds);
+    this.gate.admitWrite();
+    // Every channel is loaded (and its membership known) before any is changed: PostgreSQL down
+    // answers 503 with nothing applied.
+    const states =
+      channelIds === undefined
+        ? await this.userChannelStates(userId)
+        : await this.channelStates(userId, [...new Set(channelIds)]);
+    // Issued in one tick, the marks share one script call per hash tag group (batcher.ts).
+    const behind = [...states].filter(([, c]) => c.state.readSeq < c.state.channelSeq);
+    await Promise.all(
+      behind.map(([channelId]) =>
+        this.withChannel(channelId, () => this.hot.markRead(channelId, userId, undefined)).catch((err) => {
+          // Left the channel (or it was deleted) since it was read: a non-member's channel is left alone.
+          if (!(err instanceof ReadStateError && err.code === "not_a_member")) throw err;
+        }),
+      ),
+    );
+    return this.userUnread(userId);
+  }
+
+  /** The user's state in each of their channels, with their threads, sorted by channelId. */
+  private async userChannelStates(userId: string): Promise<Map<string, RawUserChannel>> {
     const list = await this.hot.userChannels(userId);
     let { channelIds } = list;
     // PostgreSQL's list lacks the joins not yet flushed, and the Redis list may have lost some (on
@@ -114,6 +264,11 @@ export class ReadStateService {
         });
       }
     }
+    return this.channelStates(userId, channelIds);
+  }
+
+  /** The user's state in the given channels they are a member of, loading those not cached. */
+  private async channelStates(userId: string, channelIds: string[]): Promise<Map<string, RawUserChannel>> {
     const found = await this.hot.memberStates(userId, channelIds);
     const missing = channelIds.filter((channelId) => found.get(channelId) === "not_loaded");
     if (missing.length > 0) {
@@ -121,25 +276,20 @@ export class ReadStateService {
       for (const [channelId, state] of await this.hot.memberStates(userId, missing))
         found.set(channelId, state);
     }
-    const channels: MemberState[] = [];
-    for (const [channelId, state] of found) {
+    const states = new Map<string, RawUserChannel>();
+    for (const channelId of [...found.keys()].sort(compare)) {
+      const state = found.get(channelId);
       // The list may name channels the user left or that were deleted.
-      if (state === "not_a_member") continue;
+      if (state === "not_a_member" || state === undefined) continue;
       if (state === "not_loaded") {
         throw new ReadStateError(
           "unavailable",
           `channel ${channelId} expired again while it was being loaded`,
         );
       }
-      channels.push(memberState(channelId, userId, state));
+      states.set(channelId, state);
     }
-    channels.sort((a, b) => compare(a.channelId, b.channelId));
-    return {
-      userId,
-      unread: channels.reduce((sum, s) => sum + s.unread, 0),
-      mentions: channels.reduce((sum, s) => sum + s.mentions, 0),
-      channels,
-    };
+    return states;
   }
 
   async channelInfo(channelId: string): Promise<ChannelInfo> {
@@ -261,8 +411,86 @@ function memberState(channelId: string, userId: string, raw: RawMemberState): Me
     readSeq: raw.readSeq,
     channelSeq: raw.channelSeq,
     lastReadMessageId: raw.lastReadMessageId,
-    lastReadAt: raw.lastReadAtMs === null ? null : new Date(raw.lastReadAtMs).toISOString(),
+    lastReadAt: isoTime(raw.lastReadAtMs),
+    firstUnreadMessageId: raw.firstUnreadMessageId,
+    muted: raw.muted,
   };
+}
+
+function threadState(channelId: string, threadId: string, userId: string, raw: RawThreadState): ThreadState {
+  return {
+    channelId,
+    threadId,
+    userId,
+    unread: raw.unread,
+    mentions: raw.mentions,
+    readSeq: raw.readSeq,
+    threadSeq: raw.threadSeq,
+    lastReadMessageId: raw.lastReadMessageId,
+    lastReadAt: isoTime(raw.lastReadAtMs),
+    firstUnreadMessageId: raw.firstUnreadMessageId,
+  };
+}
+
+function isoTime(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** The totals rule: a muted channel leaves the unread totals, never the mention totals. */
+function userUnreadOf(userId: string, channels: Map<string, RawUserChannel>): UserUnread {
+  const states = [...channels].map(([channelId, c]) => memberState(channelId, userId, c.state));
+  return {
+    userId,
+    unread: states.reduce((sum, s) => sum + (s.muted ? 0 : s.unread), 0),
+    mentions: states.reduce((sum, s) => sum + s.mentions, 0),
+    channels: states,
+    threads: threadTotals(channels),
+  };
+}
+
+function threadTotals(channels: Map<string, RawUserChannel>): { unreadThreads: number; mentions: number } {
+  let unreadThreads = 0;
+  let mentions = 0;
+  for (const { state, threads } of channels.values()) {
+    for (const t of threads) {
+      if (t.state.unread > 0 && !state.muted) unreadThreads++;
+      mentions += t.state.mentions;
+    }
+  }
+  return { unreadThreads, mentions };
+}
+
+function parsePageKey(after: string): { channelId: string; threadId: string } {
+  const [channelId = "", threadId = "", ...rest] =
+    typeof after === "string" ? after.split(PAGE_SEPARATOR) : [];
+  if (rest.length > 0 || !isValidId(channelId) || !isValidId(threadId)) {
+    throw new ReadStateError(
+      "validation_failed",
+      "after must be the `next` of the previous page, as it was returned",
+    );
+  }
+  return { channelId, threadId };
+}
+
+/** Threads sort by channelId, then threadId. */
+function comparePage(channelA: string, threadA: string, channelB: string, threadB: string): number {
+  return compare(channelA, channelB) || compare(threadA, threadB);
+}
+
+function assertThreadIds(channelId: string, threadId: string, userId: string): void {
+  assertId("channelId", channelId);
+  assertId("threadId", threadId);
+  assertId("userId", userId);
+}
+
+function assertChannelList(channelIds: string[]): void {
+  if (!Array.isArray(channelIds) || channelIds.length < 1 || channelIds.length > MAX_MARK_ALL_CHANNELS) {
+    throw new ReadStateError(
+      "validation_failed",
+      `channelIds must list 1 to ${MAX_MARK_ALL_CHANNELS} channelIds (omit it for every channel)`,
+    );
+  }
+  for (const [i, channelId] of channelIds.entries()) assertId(`channelIds[${i}]`, channelId);
 }
 
 function assertPost(message: PostInput): void {
@@ -274,6 +502,7 @@ function assertPost(message: PostInput): void {
   }
   assertId("messageId", message.messageId);
   assertId("senderId", message.senderId);
+  if (message.threadId !== undefined) assertId("threadId", message.threadId);
   if (message.mentionAll !== undefined && typeof message.mentionAll !== "boolean") {
     throw new ReadStateError("validation_failed", "mentionAll must be true or false");
   }

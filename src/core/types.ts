@@ -160,8 +160,18 @@ export interface ReadState {
   follow(channelId: string, threadId: string, userId: string): Promise<ThreadState>;
   unfollow(channelId: string, threadId: string, userId: string): Promise<void>;
   threadState(channelId: string, threadId: string, userId: string): Promise<ThreadState>;
-  markThreadRead(channelId: string, threadId: string, userId: string, messageId?: string): Promise<ThreadState>;
-  markThreadUnread(channelId: string, threadId: string, userId: string, messageId: string): Promise<ThreadState>;
+  markThreadRead(
+    channelId: string,
+    threadId: string,
+    userId: string,
+    messageId?: string,
+  ): Promise<ThreadState>;
+  markThreadUnread(
+    channelId: string,
+    threadId: string,
+    userId: string,
+    messageId: string,
+  ): Promise<ThreadState>;
   threadInfo(channelId: string, threadId: string): Promise<ThreadInfo>;
   userThreads(userId: string, query?: UserThreadsQuery): Promise<UserThreads>;
   /** Writes everything dirty at the time of the call to PostgreSQL before it resolves. */

@@ -74,21 +74,32 @@ export class PostgresStore implements ColdStore {
       // Nothing above the channel's seq is part of it: such rows could only come from a writer the
       // fence did not stop (written before it existed); they must not shadow the seqs to come.
       const members = await client.query(
-        `SELECT user_id, LEAST(read_seq, $3) AS read_seq,
+        `SELECT user_id, LEAST(read_seq, $3) AS read_seq, muted,
                 CASE WHEN read_seq <= $3 THEN last_read_message_id END AS last_read_message_id,
                 (extract(epoch FROM last_read_at) * 1000)::bigint AS last_read_ms
            FROM ${this.s}.members WHERE channel_id = $1 AND active AND version > $2`,
         [channelId, reset, seq],
       );
+      // Replies count in their thread's seq, not the channel's: only top-level seqs are bounded.
       const messages = await client.query(
-        `SELECT message_id, seq, sender_id, mentions, mention_all
-           FROM ${this.s}.messages WHERE channel_id = $1 AND version > $2 AND seq <= $3`,
+        `SELECT message_id, seq, thread_id, sender_id, mentions, mention_all, deleted
+           FROM ${this.s}.messages
+          WHERE channel_id = $1 AND version > $2 AND (seq <= $3 OR thread_id IS NOT NULL)`,
         [channelId, reset, seq],
+      );
+      // Entries of users who left the channel are tombstones; an active member's entries are kept.
+      const followers = await client.query(
+        `SELECT f.thread_id, f.user_id, f.following, f.read_seq, f.last_read_message_id,
+                (extract(epoch FROM f.last_read_at) * 1000)::bigint AS last_read_ms
+           FROM ${this.s}.thread_followers f
+          WHERE f.channel_id = $1 AND f.version > $2 AND (f.following OR f.unfollowed)`,
+        [channelId, reset],
       );
       const versions = await client.query(
         `SELECT GREATEST(
            (SELECT max(version) FROM ${this.s}.members WHERE channel_id = $1),
-           (SELECT max(version) FROM ${this.s}.messages WHERE channel_id = $1)) AS v`,
+           (SELECT max(version) FROM ${this.s}.messages WHERE channel_id = $1),
+           (SELECT max(version) FROM ${this.s}.thread_followers WHERE channel_id = $1)) AS v`,
         [channelId],
       );
       await client.query("COMMIT");
@@ -107,13 +118,24 @@ export class PostgresStore implements ColdStore {
           readSeq: Number(m.read_seq),
           lastReadAtMs: m.last_read_ms === null ? null : Number(m.last_read_ms),
           lastReadMessageId: m.last_read_message_id,
+          muted: m.muted,
         })),
         messages: messages.rows.map((m) => ({
           messageId: m.message_id,
           seq: Number(m.seq),
+          threadId: m.thread_id,
           senderId: m.sender_id,
           mentions: m.mentions,
           mentionAll: m.mention_all,
+          deleted: m.deleted,
+        })),
+        followers: followers.rows.map((f) => ({
+          threadId: f.thread_id,
+          userId: f.user_id,
+          following: f.following,
+          readSeq: Number(f.read_seq),
+          lastReadAtMs: f.last_read_ms === null ? null : Number(f.last_read_ms),
+          lastReadMessageId: f.last_read_message_id,
         })),
       };
     } catch (err) {
@@ -205,11 +227,16 @@ export class PostgresStore implements ColdStore {
         .map((m) => ({ channelId: c.channelId, ...m })),
     );
     const messages = sorted.flatMap((c) => c.messages.map((m) => ({ channelId: c.channelId, ...m })));
+    const followers = sorted.flatMap((c) =>
+      [...c.followers]
+        .sort((a, b) => compare(a.threadId, b.threadId) || compare(a.userId, b.userId))
+        .map((f) => ({ channelId: c.channelId, ...f })),
+    );
     const resets = channels.filter((c) => c.resetPending);
 
     let rows = 0;
     if (resets.length > 0) {
-      for (const table of ["members", "messages"]) {
+      for (const table of ["members", "messages", "thread_followers"]) {
         const deleted = await client.query(
           `DELETE FROM ${this.s}.${table} t USING unnest($1::text[], $2::bigint[]) AS r(channel_id, reset)
            WHERE t.channel_id = r.channel_id AND t.version < r.reset`,
@@ -223,16 +250,18 @@ export class PostgresStore implements ColdStore {
     if (members.length > 0) {
       const written = await client.query(
         `INSERT INTO ${this.s}.members
-           (channel_id, user_id, read_seq, last_read_message_id, last_read_at, active, version)
+           (channel_id, user_id, read_seq, last_read_message_id, last_read_at, active, muted, version)
          SELECT u.channel_id, u.user_id, u.read_seq, u.last_read_message_id,
-                to_timestamp(u.last_read_ms / 1000.0), u.active, u.version
-           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::boolean[], $7::bigint[])
-                AS u(channel_id, user_id, read_seq, last_read_message_id, last_read_ms, active, version)
+                to_timestamp(u.last_read_ms / 1000.0), u.active, u.muted, u.version
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::boolean[],
+                       $7::bigint[], $8::boolean[])
+                AS u(channel_id, user_id, read_seq, last_read_message_id, last_read_ms, active, version, muted)
            JOIN ${this.s}.channels c ON c.channel_id = u.channel_id
           WHERE u.version > c.reset_version
          ON CONFLICT (channel_id, user_id) DO UPDATE SET
            read_seq = excluded.read_seq, last_read_message_id = excluded.last_read_message_id,
-           last_read_at = excluded.last_read_at, active = excluded.active, version = excluded.version
+           last_read_at = excluded.last_read_at, active = excluded.active, muted = excluded.muted,
+           version = excluded.version
          WHERE members.version < excluded.version`,
         [
           members.map((m) => m.channelId),
@@ -242,6 +271,40 @@ export class PostgresStore implements ColdStore {
           members.map((m) => m.lastReadAtMs),
           members.map((m) => m.readSeq !== null),
           members.map((m) => m.version),
+          members.map((m) => m.muted),
+        ],
+      );
+      rows += written.rowCount ?? 0;
+    }
+
+    if (followers.length > 0) {
+      const written = await client.query(
+        `INSERT INTO ${this.s}.thread_followers
+           (channel_id, thread_id, user_id, following, unfollowed, read_seq, last_read_message_id,
+            last_read_at, version)
+         SELECT u.channel_id, u.thread_id, u.user_id, u.following, u.unfollowed, u.read_seq,
+                u.last_read_message_id, to_timestamp(u.last_read_ms / 1000.0), u.version
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::boolean[], $6::bigint[],
+                       $7::text[], $8::bigint[], $9::bigint[])
+                AS u(channel_id, thread_id, user_id, following, unfollowed, read_seq,
+                     last_read_message_id, last_read_ms, version)
+           JOIN ${this.s}.channels c ON c.channel_id = u.channel_id
+          WHERE u.version > c.reset_version
+         ON CONFLICT (channel_id, thread_id, user_id) DO UPDATE SET
+           following = excluded.following, unfollowed = excluded.unfollowed,
+           read_seq = excluded.read_seq, last_read_message_id = excluded.last_read_message_id,
+           last_read_at = excluded.last_read_at, version = excluded.version
+         WHERE thread_followers.version < excluded.version`,
+        [
+          followers.map((f) => f.channelId),
+          followers.map((f) => f.threadId),
+          followers.map((f) => f.userId),
+          followers.map((f) => f.following),
+          followers.map((f) => f.unfollowed),
+          followers.map((f) => f.readSeq),
+          followers.map((f) => f.lastReadMessageId),
+          followers.map((f) => f.lastReadAtMs),
+          followers.map((f) => f.version),
         ],
       );
       rows += written.rowCount ?? 0;
@@ -250,16 +313,19 @@ export class PostgresStore implements ColdStore {
     if (messages.length > 0) {
       // Mentions travel comma-joined: unnest would flatten a two-dimensional array.
       const written = await client.query(
-        `INSERT INTO ${this.s}.messages (channel_id, message_id, seq, sender_id, mentions, mention_all, version)
+        `INSERT INTO ${this.s}.messages
+           (channel_id, message_id, seq, sender_id, mentions, mention_all, version, thread_id, deleted)
          SELECT u.channel_id, u.message_id, u.seq, u.sender_id, string_to_array(u.mentions, ','),
-                u.mention_all, u.version
-           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::boolean[], $7::bigint[])
-                AS u(channel_id, message_id, seq, sender_id, mentions, mention_all, version)
+                u.mention_all, u.version, u.thread_id, u.deleted
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::boolean[],
+                       $7::bigint[], $8::text[], $9::boolean[])
+                AS u(channel_id, message_id, seq, sender_id, mentions, mention_all, version, thread_id, deleted)
            JOIN ${this.s}.channels c ON c.channel_id = u.channel_id
           WHERE u.version > c.reset_version
          ON CONFLICT (channel_id, message_id) DO UPDATE SET
            seq = excluded.seq, sender_id = excluded.sender_id, mentions = excluded.mentions,
-           mention_all = excluded.mention_all, version = excluded.version
+           mention_all = excluded.mention_all, version = excluded.version,
+           thread_id = excluded.thread_id, deleted = excluded.deleted
          WHERE messages.version < excluded.version`,
         [
           messages.map((m) => m.channelId),
@@ -269,6 +335,8 @@ export class PostgresStore implements ColdStore {
           messages.map((m) => m.mentions.join(",")),
           messages.map((m) => m.mentionAll),
           messages.map((m) => m.version),
+          messages.map((m) => m.threadId),
+          messages.map((m) => m.deleted),
         ],
       );
       rows += written.rowCount ?? 0;

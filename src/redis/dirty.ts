@@ -139,7 +139,7 @@ export class DirtyIndex {
       args.push(
         c.channelId,
         c.version,
-        Math.max(0, ...c.members.map((m) => m.version)),
+        Math.max(0, ...c.members.map((m) => m.version), ...c.followers.map((f) => f.version)),
         Math.max(0, ...c.messages.map((m) => m.version)),
         c.resetPending ? c.resetVersion : "",
         c.complete ? "1" : "0",
@@ -175,9 +175,30 @@ function parseClaim(reply: (string | number)[]): ChannelChanges[] {
       const readSeq = next();
       const lastReadAt = next();
       const lastReadMessageId = next() || null;
+      const version = Number(next());
       members.push({
         userId,
         readSeq: readSeq === "" ? null : Number(readSeq),
+        lastReadAtMs: lastReadAt === "" ? null : Number(lastReadAt),
+        lastReadMessageId,
+        version,
+        muted: next() === "1",
+      });
+    }
+    const followers: ChannelChanges["followers"] = [];
+    for (let n = Number(next()); n > 0; n--) {
+      const threadId = next();
+      const userId = next();
+      const state = next();
+      const readSeq = next();
+      const lastReadAt = next();
+      const lastReadMessageId = next() || null;
+      followers.push({
+        threadId,
+        userId,
+        following: state === "f",
+        unfollowed: state === "x",
+        readSeq: readSeq === "" ? 0 : Number(readSeq),
         lastReadAtMs: lastReadAt === "" ? null : Number(lastReadAt),
         lastReadMessageId,
         version: Number(next()),
@@ -187,13 +208,17 @@ function parseClaim(reply: (string | number)[]): ChannelChanges[] {
     for (let n = Number(next()); n > 0; n--) {
       const messageId = next();
       const seqOfMessage = Number(next());
+      const threadId = next() || null;
       const [senderId = "", mentionAll = "0", mentions = ""] = next().split("|");
+      const deleted = next() === "1";
       messages.push({
         messageId,
         seq: seqOfMessage,
+        threadId,
         senderId,
         mentionAll: mentionAll === "1",
         mentions: mentions === "" ? [] : mentions.split(","),
+        deleted,
         version: Number(next()),
       });
     }
@@ -211,6 +236,7 @@ function parseClaim(reply: (string | number)[]): ChannelChanges[] {
       rowVersion,
       rowDirty,
       members,
+      followers,
       messages,
     });
   }

@@ -10,24 +10,33 @@ export const PARTITIONS = 256;
 
 /** The channel keys a script receives, in this order (see each script's header). */
 export const CHANNEL_KEY_NAMES = [
-  "meta", // hash: seq, lmid (last messageId), ver, live, reset, rf (reset flushed), ct (claim time),
-  //        gen (fencing generation), nf ('1': loaded absent without a generation; no writes)
+  "meta", // hash: seq, lmid (messageId at seq, deleted or not), ver, live, reset, rf (reset flushed),
+  //        ct (claim time), gen (fencing generation), nf ('1': loaded absent without a generation)
   "cur", // zset: userId -> readSeq (the read cursors)
-  "lra", // hash: userId -> "lastReadAt (ms)|lastReadMessageId", either part may be empty
-  "msg", // hash: messageId -> seq
-  "seqs", // hash: seq -> messageId
-  "mn", // zset, all scores 0: "userId|<seq, 16 digits>" for every named mention
-  "all", // zset: "<seq>" -> seq, the mentionAll messages
+  "lra", // hash: userId -> "lastReadAt (ms)|lastReadMessageId[|1 while muted]", either part may be empty
+  "msg", // hash: messageId -> "<seq>" for a top-level message, "<seq>|<threadId>" for a reply
+  "seqs", // hash: seq -> messageId (top-level messages)
+  "mn", // zset, all scores 0: "userId|<seq, 16 digits>" for every named mention of a live message
+  "all", // zset: "<seq>" -> seq, the live mentionAll messages
   "alls", // zset, all scores 0: "senderId|<seq, 16 digits>" for mentionAll messages, to leave out own ones
-  "dmem", // zset: userId -> version of its last unflushed change (removed members too)
-  "dmsg", // zset: messageId -> version, messages not yet flushed
-  "mdat", // hash: messageId -> "senderId|mentionAll|m1,m2", only while not yet flushed
+  "mdat", // hash: messageId -> "senderId|mentionAll|m1,m2" for every message (root senders, deletes)
+  "th", // hash, threads: "s|threadId" -> threadSeq, "m|threadId|<seq>" -> reply messageId,
+  //      "c|threadId|userId" -> "readSeq|lastReadAt|lastReadMessageId" (following) or "x" (unfollowed)
+  "ix", // zset, all scores 0, ranged by prefix: "d|<seq>" deleted message, "r|threadId|<seq>" deleted
+  //      reply, "f|threadId|userId" follower, "u|userId|threadId" an entry of c| (what a leave drops),
+  //      reply mentions "n|threadId|userId|<seq>", "n|threadId|*|<seq>" (mentionAll) and
+  //      "n|threadId|-senderId|<seq>" (its sender, left out); every <seq> 16 digits
+  "dmem", // zset: userId, or "#threadId|userId" for a follower, -> version of its last unflushed change
+  "dmsg", // zset: messageId -> version, messages (and deletes) not yet flushed
 ] as const;
 
-/** Keys that hold a clean channel's cached state; they share one expiry time. */
-export const CACHED_KEY_COUNT = 8;
+/**
+ * Keys that hold a clean channel's cached state (meta first); they expire together. The last two,
+ * dmem and dmsg, record what is not yet flushed.
+ */
+export const CACHED_KEY_COUNT = 11;
 
-/** Channel key lists kept ready: building 11 strings per call was a visible share of each operation. */
+/** Channel key lists kept ready: building 13 strings per call was a visible share of each operation. */
 const KEY_CACHE_SIZE = 50_000;
 
 export class Keys {

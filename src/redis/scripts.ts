@@ -21,17 +21,26 @@ import type { Cluster, Redis } from "ioredis";
 
 const SCRIPTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "scripts");
 
-/** Operations: name → number of KEYS (writes take the partition's dirty index as the 12th). */
+/** Operations: name → number of KEYS (the channel's 13; writes take the partition's dirty index as the 14th). */
 export const OPERATIONS = {
-  join: 12,
-  leave: 12,
-  post: 12,
-  mark_read: 12,
-  mark_unread: 12,
-  member_state: 11,
-  channel_info: 11,
-  receipts: 11,
-  delete_channel: 12,
+  join: 14,
+  leave: 14,
+  post: 14,
+  reply: 14,
+  mark_read: 14,
+  mark_unread: 14,
+  mute: 14,
+  delete_message: 14,
+  delete_channel: 14,
+  follow: 14,
+  unfollow: 14,
+  thread_read: 14,
+  thread_unread: 14,
+  member_state: 13,
+  channel_info: 13,
+  receipts: 13,
+  thread_state: 13,
+  thread_info: 13,
 } as const;
 
 export type OperationName = keyof typeof OPERATIONS;
@@ -41,6 +50,8 @@ export const READ_ONLY_OPERATIONS: ReadonlySet<OperationName> = new Set([
   "member_state",
   "channel_info",
   "receipts",
+  "thread_state",
+  "thread_info",
 ]);
 
 /** Scripts that are not single operations: name → number of KEYS (-1: given with each call). */
@@ -50,7 +61,7 @@ const SCRIPTS = {
   apply_reads: -1,
   member_states: -1,
   load_begin: 2,
-  load_channel: 20,
+  load_channel: 25,
   load_abort: 1,
   merge_user_channels: 1,
   claim: -1,

@@ -2,8 +2,15 @@
 // one tick share a call, see batcher.ts).
 import { Cluster } from "ioredis";
 import { type ErrorCode, ReadStateError } from "../core/errors.js";
-import { ChannelNotLoaded, type ChannelSnapshot, type HotStore, type RawMemberState } from "../core/ports.js";
-import type { ChannelInfo, PostInput, Receipts } from "../core/types.js";
+import {
+  ChannelNotLoaded,
+  type ChannelSnapshot,
+  type HotStore,
+  type RawMemberState,
+  type RawThreadState,
+  type RawUserChannel,
+} from "../core/ports.js";
+import type { ChannelInfo, PostInput, Receipts, ThreadInfo } from "../core/types.js";
 import { isOutOfMemory, OperationBatcher } from "./batcher.js";
 import type { RedisClock } from "./clock.js";
 import type { RedisClient } from "./connection.js";
@@ -21,6 +28,21 @@ const SCRIPT_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
   RS_NOT_A_MEMBER: { code: "not_a_member", message: "the user is not a member of the channel" },
   RS_UNKNOWN_MESSAGE: { code: "unknown_message", message: "the messageId was never posted in this channel" },
   RS_NOT_FOUND: { code: "not_found", message: "the channel does not exist" },
+  RS_NOT_FOLLOWING: { code: "not_following", message: "the user does not follow this thread" },
+  RS_ROOT_IS_REPLY: {
+    code: "validation_failed",
+    message: "threadId names a reply; threads do not nest: reply to the thread's root message",
+  },
+};
+
+/** The thread-level wording of errors whose channel-level wording would mislead. */
+const THREAD_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
+  RS_UNKNOWN_MESSAGE: {
+    code: "unknown_message",
+    message:
+      "the messageId is not a message of this thread (a thread's root is a top-level message of the channel)",
+  },
+  RS_NOT_FOUND: { code: "not_found", message: "the thread has neither a reply nor a follower" },
 };
 
 /** Rows sent per command while staging a cache load: keeps every command small. */
@@ -85,18 +107,70 @@ export class RedisStore implements HotStore {
     await this.script(channelId, "leave", channelId, userId);
   }
 
-  async post(channelId: string, message: PostInput): Promise<{ created: boolean; seq: number }> {
+  async post(
+    channelId: string,
+    message: PostInput,
+  ): Promise<{ created: boolean; seq: number; threadId: string | null }> {
     const mentions = [...new Set(message.mentions ?? [])].join(",");
-    const reply = (await this.script(
+    const args = [channelId, message.messageId, message.senderId, message.mentionAll ? "1" : "0", mentions];
+    const reply = (
+      message.threadId === undefined
+        ? await this.script(channelId, "post", ...args)
+        : await this.script(channelId, "reply", ...args, message.threadId)
+    ) as [number, number, string];
+    return { created: reply[0] === 1, seq: reply[1], threadId: reply[2] || null };
+  }
+
+  async deleteMessage(channelId: string, messageId: string): Promise<void> {
+    await this.script(channelId, "delete_message", channelId, messageId);
+  }
+
+  async setMuted(channelId: string, userId: string, muted: boolean): Promise<RawMemberState> {
+    return toMemberState(await this.script(channelId, "mute", channelId, userId, muted ? "1" : "0"));
+  }
+
+  async follow(channelId: string, threadId: string, userId: string): Promise<RawThreadState> {
+    return toThreadState(await this.threadScript(channelId, "follow", channelId, threadId, userId));
+  }
+
+  async unfollow(channelId: string, threadId: string, userId: string): Promise<void> {
+    await this.threadScript(channelId, "unfollow", channelId, threadId, userId);
+  }
+
+  async threadState(channelId: string, threadId: string, userId: string): Promise<RawThreadState> {
+    return toThreadState(await this.threadScript(channelId, "thread_state", channelId, threadId, userId));
+  }
+
+  async markThreadRead(
+    channelId: string,
+    threadId: string,
+    userId: string,
+    messageId: string | undefined,
+  ): Promise<RawThreadState> {
+    return toThreadState(
+      await this.threadScript(channelId, "thread_read", channelId, threadId, userId, messageId ?? ""),
+    );
+  }
+
+  async markThreadUnread(
+    channelId: string,
+    threadId: string,
+    userId: string,
+    messageId: string,
+  ): Promise<RawThreadState> {
+    return toThreadState(
+      await this.threadScript(channelId, "thread_unread", channelId, threadId, userId, messageId),
+    );
+  }
+
+  async threadInfo(channelId: string, threadId: string): Promise<Omit<ThreadInfo, "channelId" | "threadId">> {
+    const [threadSeq, followerCount, lastMessageId] = (await this.threadScript(
       channelId,
-      "post",
+      "thread_info",
       channelId,
-      message.messageId,
-      message.senderId,
-      message.mentionAll ? "1" : "0",
-      mentions,
-    )) as [number, number];
-    return { created: reply[0] === 1, seq: reply[1] };
+      threadId,
+    )) as [number, number, string];
+    return { threadSeq, followerCount, lastMessageId: lastMessageId || null };
   }
 
   async markRead(channelId: string, userId: string, messageId: string | undefined): Promise<RawMemberState> {
@@ -114,23 +188,30 @@ export class RedisStore implements HotStore {
   async memberStates(
     userId: string,
     channelIds: string[],
-  ): Promise<Map<string, RawMemberState | "not_loaded" | "not_a_member">> {
-    const states = new Map<string, RawMemberState | "not_loaded" | "not_a_member">();
+  ): Promise<Map<string, RawUserChannel | "not_loaded" | "not_a_member">> {
+    const states = new Map<string, RawUserChannel | "not_loaded" | "not_a_member">();
     await Promise.all(
       this.statesGroups(channelIds).map(async (group) => {
         const keys = group.flatMap((channelId) => this.keys.channel(channelId));
         const reply = (await this.call(() =>
           this.redis.rs_member_states(keys.length, ...keys, userId, ...group),
         )) as unknown[];
-        group.forEach((channelId, i) => {
-          const status = reply[i * 7] as string;
+        // Per channel: status, 8 member fields, n, n × (threadId, 7 thread fields).
+        let i = 0;
+        for (const channelId of group) {
+          const status = reply[i] as string;
+          const state = toMemberState(reply.slice(i + 1, i + 9));
+          const threads: RawUserChannel["threads"] = [];
+          const count = Number(reply[i + 9]);
+          i += 10;
+          for (let n = 0; n < count; n++, i += 8) {
+            threads.push({ threadId: String(reply[i]), state: toThreadState(reply.slice(i + 1, i + 8)) });
+          }
           states.set(
             channelId,
-            status === "ok"
-              ? toMemberState(reply.slice(i * 7 + 1, i * 7 + 7))
-              : (status as "not_loaded" | "not_a_member"),
+            status === "ok" ? { state, threads } : (status as "not_loaded" | "not_a_member"),
           );
-        });
+        }
       }),
     );
     return states;
@@ -190,34 +271,75 @@ export class RedisStore implements HotStore {
   async installLoad(snapshot: ChannelSnapshot, token: string): Promise<boolean> {
     const { channelId } = snapshot;
     const staging = this.keys.channelStaging(channelId, token);
-    const [, cur, lra, msg, seqs, mn, all, alls] = staging as [string, ...string[]];
+    const [, cur, lra, msg, seqs, mn, all, alls, mdat, th, ix] = staging as [string, ...string[]];
     return this.call(async () => {
       // All staging keys share the channel's hash tag, so one pipeline also works on Cluster.
+      // The layout of every key is the one the scripts keep (keys.ts).
       const pipeline = this.redis.pipeline();
       for (const part of chunks(snapshot.members, LOAD_CHUNK)) {
         pipeline.zadd(cur as string, ...part.flatMap((m) => [m.readSeq, m.userId]));
-        // The last read as the scripts keep it: "lastReadAt|lastReadMessageId".
         pipeline.hset(
           lra as string,
-          ...part.flatMap((m) => [m.userId, `${m.lastReadAtMs ?? ""}|${m.lastReadMessageId ?? ""}`]),
+          ...part.flatMap((m) => [
+            m.userId,
+            `${m.lastReadAtMs ?? ""}|${m.lastReadMessageId ?? ""}${m.muted ? "|1" : ""}`,
+          ]),
         );
       }
+      const threadSeqs = new Map<string, number>();
       for (const part of chunks(snapshot.messages, LOAD_CHUNK)) {
-        pipeline.hset(msg as string, ...part.flatMap((m) => [m.messageId, m.seq]));
-        pipeline.hset(seqs as string, ...part.flatMap((m) => [m.seq, m.messageId]));
-        const named: string[] = [];
+        const positions: (string | number)[] = [];
+        const bySeq: (string | number)[] = [];
+        const data: string[] = [];
+        const thread: (string | number)[] = [];
+        const index: string[] = [];
         for (const m of part) {
           const seqKey = String(m.seq).padStart(16, "0");
-          if (m.mentionAll) {
-            pipeline.zadd(all as string, m.seq, String(m.seq));
-            pipeline.zadd(alls as string, 0, `${m.senderId}|${seqKey}`);
-          } else {
-            for (const userId of new Set(m.mentions)) {
-              if (userId !== m.senderId) named.push("0", `${userId}|${seqKey}`);
+          data.push(m.messageId, `${m.senderId}|${m.mentionAll ? "1" : "0"}|${m.mentions.join(",")}`);
+          const named = m.mentionAll ? [] : [...new Set(m.mentions)].filter((u) => u !== m.senderId);
+          if (m.threadId === null) {
+            positions.push(m.messageId, m.seq);
+            bySeq.push(m.seq, m.messageId);
+            if (m.deleted) index.push("0", `d|${seqKey}`);
+            else if (m.mentionAll) {
+              pipeline.zadd(all as string, m.seq, String(m.seq));
+              pipeline.zadd(alls as string, 0, `${m.senderId}|${seqKey}`);
+            } else if (named.length > 0) {
+              pipeline.zadd(mn as string, ...named.flatMap((userId) => ["0", `${userId}|${seqKey}`]));
             }
+          } else {
+            const t = m.threadId;
+            positions.push(m.messageId, `${m.seq}|${t}`);
+            thread.push(`m|${t}|${m.seq}`, m.messageId);
+            threadSeqs.set(t, Math.max(threadSeqs.get(t) ?? 0, m.seq));
+            if (m.deleted) index.push("0", `r|${t}|${seqKey}`);
+            else if (m.mentionAll)
+              index.push("0", `n|${t}|*|${seqKey}`, "0", `n|${t}|-${m.senderId}|${seqKey}`);
+            else for (const userId of named) index.push("0", `n|${t}|${userId}|${seqKey}`);
           }
         }
-        if (named.length > 0) pipeline.zadd(mn as string, ...named);
+        if (positions.length > 0) pipeline.hset(msg as string, ...positions);
+        if (bySeq.length > 0) pipeline.hset(seqs as string, ...bySeq);
+        pipeline.hset(mdat as string, ...data);
+        if (thread.length > 0) pipeline.hset(th as string, ...thread);
+        if (index.length > 0) pipeline.zadd(ix as string, ...index);
+      }
+      if (threadSeqs.size > 0) {
+        pipeline.hset(th as string, ...[...threadSeqs].flatMap(([t, seq]) => [`s|${t}`, seq]));
+      }
+      for (const part of chunks(snapshot.followers, LOAD_CHUNK)) {
+        const entries: string[] = [];
+        const index: string[] = [];
+        for (const f of part) {
+          const field = `c|${f.threadId}|${f.userId}`;
+          index.push("0", `u|${f.userId}|${f.threadId}`);
+          if (f.following) {
+            entries.push(field, `${f.readSeq}|${f.lastReadAtMs ?? ""}|${f.lastReadMessageId ?? ""}`);
+            index.push("0", `f|${f.threadId}|${f.userId}`);
+          } else entries.push(field, "x");
+        }
+        pipeline.hset(th as string, ...entries);
+        pipeline.zadd(ix as string, ...index);
       }
       for (const key of staging) pipeline.pexpire(key, STAGING_TTL_MS);
       const results = await pipeline.exec();
@@ -317,8 +439,26 @@ export class RedisStore implements HotStore {
     );
   }
 
+  /** An operation on a thread: its errors are worded for the thread. */
+  private threadScript(
+    channelId: string,
+    name: OperationName,
+    ...args: (string | number)[]
+  ): Promise<unknown> {
+    return this.call(
+      () =>
+        this.batcher.run(name, this.keys.channelWithDirty(channelId), this.keys.partitionOf(channelId), args),
+      channelId,
+      THREAD_ERRORS,
+    );
+  }
+
   /** Maps script error replies to public errors, and any other failure to 503 `unavailable`. */
-  private async call<T>(run: () => Promise<T>, channelId?: string): Promise<T> {
+  private async call<T>(
+    run: () => Promise<T>,
+    channelId?: string,
+    wording: Record<string, { code: ErrorCode; message: string }> = {},
+  ): Promise<T> {
     try {
       return await this.within(run());
     } catch (err) {
@@ -329,7 +469,7 @@ export class RedisStore implements HotStore {
       if (scriptError === "RS_NOT_FENCED" && channelId !== undefined) {
         throw new ChannelNotLoaded(channelId, true);
       }
-      const known = scriptError ? SCRIPT_ERRORS[scriptError] : undefined;
+      const known = scriptError ? (wording[scriptError] ?? SCRIPT_ERRORS[scriptError]) : undefined;
       if (known) throw new ReadStateError(known.code, known.message);
       this.onError(err as Error);
       if (isOutOfMemory(err)) throw new ReadStateError("unavailable", OUT_OF_MEMORY, { cause: err });
@@ -395,14 +535,8 @@ class RedisTimeout extends Error {
 }
 
 function toMemberState(reply: unknown): RawMemberState {
-  const [readSeq, channelSeq, unread, mentions, lastReadMessageId, lastReadAt] = reply as [
-    number,
-    number,
-    number,
-    number,
-    string,
-    string,
-  ];
+  const [readSeq, channelSeq, unread, mentions, lastReadMessageId, lastReadAt, firstUnread, muted] =
+    reply as [number, number, number, number, string, string, string, number];
   return {
     readSeq,
     channelSeq,
@@ -410,6 +544,29 @@ function toMemberState(reply: unknown): RawMemberState {
     mentions,
     lastReadMessageId: lastReadMessageId || null,
     lastReadAtMs: lastReadAt ? Number(lastReadAt) : null,
+    firstUnreadMessageId: firstUnread || null,
+    muted: muted === 1,
+  };
+}
+
+function toThreadState(reply: unknown): RawThreadState {
+  const [readSeq, threadSeq, unread, mentions, lastReadMessageId, lastReadAt, firstUnread] = reply as [
+    number,
+    number,
+    number,
+    number,
+    string,
+    string,
+    string,
+  ];
+  return {
+    readSeq,
+    threadSeq,
+    unread,
+    mentions,
+    lastReadMessageId: lastReadMessageId || null,
+    lastReadAtMs: lastReadAt ? Number(lastReadAt) : null,
+    firstUnreadMessageId: firstUnread || null,
   };
 }
 

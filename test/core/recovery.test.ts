@@ -152,7 +152,7 @@ describe("migrations", () => {
     const pools = [0, 1, 2].map(() => createPool(other.databaseUrl, 1));
     try {
       const applied = await Promise.all(pools.map((p) => migrate(p, other.schema)));
-      expect(applied.flat()).toEqual(["001_initial.sql", "002_fencing.sql"]);
+      expect(applied.flat()).toEqual(["001_initial.sql", "002_fencing.sql", "003_v1_1.sql"]);
     } finally {
       await Promise.all(pools.map((p) => p.end()));
       await dropSchema(other);

@@ -39,6 +39,8 @@ describe("join", () => {
       channelSeq: 2,
       lastReadMessageId: "m2",
       lastReadAt: null,
+      firstUnreadMessageId: null,
+      muted: false,
     });
   });
 
@@ -167,7 +169,13 @@ describe("user unread", () => {
     const unread = await rs.userUnread("dora");
     expect(unread.channels.map((c) => c.channelId)).toEqual(["uu-b", "uu-c"]);
     expect(unread).toMatchObject({ userId: "dora", unread: 3, mentions: 2 });
-    expect(await rs.userUnread("nobody")).toEqual({ userId: "nobody", unread: 0, mentions: 0, channels: [] });
+    expect(await rs.userUnread("nobody")).toEqual({
+      userId: "nobody",
+      unread: 0,
+      mentions: 0,
+      channels: [],
+      threads: { unreadThreads: 0, mentions: 0 },
+    });
   });
 });
 

@@ -13,13 +13,16 @@ local function channel_keys(base)
   return {
     meta = KEYS[base + 1], cur = KEYS[base + 2], lra = KEYS[base + 3], msg = KEYS[base + 4],
     seqs = KEYS[base + 5], mn = KEYS[base + 6], all = KEYS[base + 7], alls = KEYS[base + 8],
-    dmem = KEYS[base + 9], dmsg = KEYS[base + 10], mdat = KEYS[base + 11],
+    mdat = KEYS[base + 9], th = KEYS[base + 10], ix = KEYS[base + 11], dmem = KEYS[base + 12],
+    dmsg = KEYS[base + 13],
   }
 end
+-- Keys per channel in KEYS (keys.ts CHANNEL_KEY_NAMES); a write's dirty index follows them.
+local CHANNEL_KEYS = 13
 
 -- The keys holding a clean channel's cache, meta first.
 local function cached_keys(k)
-  return { k.meta, k.cur, k.lra, k.msg, k.seqs, k.mn, k.all, k.alls }
+  return { k.meta, k.cur, k.lra, k.msg, k.seqs, k.mn, k.all, k.alls, k.mdat, k.th, k.ix }
 end
 
 -- The rest of a clean channel's cache expires this long after its meta.
@@ -67,7 +70,8 @@ local function loaded_seq(k)
 end
 
 -- Mentions of userId above readSeq: named mentions, plus @channel messages not sent by the user.
--- The one place the count is computed (message deletion and muting will extend it here).
+-- The one place the count is computed, with unread_above its twin. A deleted message's entries
+-- leave the indexes when it is deleted (delete_message.lua), so both count live messages only.
 local function mentions_above(k, userId, readSeq)
   local above = '(' .. userId .. '|' .. pad(readSeq)
   local upper = '(' .. userId .. '}'
@@ -80,24 +84,163 @@ local function mentions_above(k, userId, readSeq)
   return named + everyone - own
 end
 
--- A member's last read, kept beside its cursor as "lastReadAt|lastReadMessageId" (either part may
--- be empty): one read answers both, instead of a second lookup in the seq index.
-local function last_read(value)
-  if not value then return '', '' end
-  local bar = string.find(value, '|', 1, true)
-  if not bar then return value, '' end
-  return string.sub(value, 1, bar - 1), string.sub(value, bar + 1)
+-- Live (non-deleted) messages above readSeq, and how many deleted ones lie there too.
+local function unread_above(k, readSeq, seq)
+  if seq <= readSeq then return 0, 0 end
+  local deleted = redis.call('ZLEXCOUNT', k.ix, '(d|' .. pad(readSeq), '(d}')
+  return seq - readSeq - deleted, deleted
 end
 
--- The member state reply: { readSeq, channelSeq, unread, mentions, lastReadMessageId or '', lastReadAt or '' }.
+-- The first seq at or above `from` not marked deleted in ix under `prefix` ("d|" for messages,
+-- "r|threadId|" for replies). Deleted runs are short in practice; the walk goes on in pages while
+-- they are not.
+local function first_live(k, prefix, from)
+  local candidate = from
+  local upper = '(' .. string.sub(prefix, 1, -2) .. '}'
+  while true do
+    local run = redis.call('ZRANGE', k.ix, '[' .. prefix .. pad(candidate), upper, 'BYLEX', 'LIMIT', 0, 100)
+    for _, entry in ipairs(run) do
+      if tonumber(string.sub(entry, #prefix + 1)) ~= candidate then return candidate end
+      candidate = candidate + 1
+    end
+    if #run < 100 then return candidate end
+  end
+end
+
+-- The newest seq at or below `from` not marked deleted under `prefix` (0 when none).
+local function last_live(k, prefix, from)
+  local candidate = from
+  local lower = '[' .. prefix
+  while candidate > 0 do
+    local run = redis.call('ZRANGE', k.ix, '[' .. prefix .. pad(candidate), lower, 'BYLEX', 'REV', 'LIMIT', 0, 100)
+    for _, entry in ipairs(run) do
+      if tonumber(string.sub(entry, #prefix + 1)) ~= candidate then return candidate end
+      candidate = candidate - 1
+    end
+    if #run < 100 then return candidate end
+  end
+  return 0
+end
+
+-- The messageId of the oldest live message above readSeq ('' when none: unread is 0).
+local function first_unread(k, readSeq, unread, deleted)
+  if unread <= 0 then return '' end
+  local seq = readSeq + 1
+  if deleted > 0 then seq = first_live(k, 'd|', seq) end
+  return redis.call('HGET', k.seqs, seq) or ''
+end
+
+-- A member's last read, kept beside its cursor as "lastReadAt|lastReadMessageId[|1]" (either part
+-- may be empty; the third is there while the channel is muted): one read answers all three.
+local function last_read(value)
+  if not value then return '', '', false end
+  local bar = string.find(value, '|', 1, true)
+  if not bar then return value, '', false end
+  local rest = string.sub(value, bar + 1)
+  local bar2 = string.find(rest, '|', 1, true)
+  if not bar2 then return string.sub(value, 1, bar - 1), rest, false end
+  return string.sub(value, 1, bar - 1), string.sub(rest, 1, bar2 - 1), string.sub(rest, bar2 + 1) == '1'
+end
+
+local function last_read_value(at, messageId, muted)
+  if muted then return at .. '|' .. messageId .. '|1' end
+  return at .. '|' .. messageId
+end
+
+-- The member state reply: { readSeq, channelSeq, unread, mentions, lastReadMessageId or '',
+-- lastReadAt or '', firstUnreadMessageId or '', muted 1 | 0 }.
 -- The last read is fetched unless the caller just wrote it.
 local function member_state(k, userId, readSeq, seq, lastRead)
-  local unread = seq - readSeq
-  if unread < 0 then unread = 0 end
+  local unread, deleted = unread_above(k, readSeq, seq)
   local mentions = 0
   if unread > 0 then mentions = mentions_above(k, userId, readSeq) end
-  local at, lastId = last_read(lastRead or redis.call('HGET', k.lra, userId))
-  return { readSeq, seq, unread, mentions, lastId, at }
+  local at, lastId, muted = last_read(lastRead or redis.call('HGET', k.lra, userId))
+  local mutedFlag = 0
+  if muted then mutedFlag = 1 end
+  return { readSeq, seq, unread, mentions, lastId, at, first_unread(k, readSeq, unread, deleted), mutedFlag }
+end
+
+-- A message as msg holds it: its seq, and its thread ('' for a top-level message).
+local function message_position(value)
+  if not value then return nil, nil end
+  local bar = string.find(value, '|', 1, true)
+  if not bar then return tonumber(value), '' end
+  return tonumber(string.sub(value, 1, bar - 1)), string.sub(value, bar + 1)
+end
+
+-- The seq of a top-level message of the channel (nil for a reply or an unknown messageId).
+local function top_level_seq(k, messageId)
+  local seq, threadId = message_position(redis.call('HGET', k.msg, messageId))
+  if threadId == '' then return seq end
+  return nil
+end
+
+-- Threads live in the channel's th hash and ix index (keys.ts), so one script changes a channel and
+-- its threads atomically, on Redis Cluster too.
+
+local function follower_field(threadId, userId)
+  return 'c|' .. threadId .. '|' .. userId
+end
+
+-- A follower's entry of th: readSeq, lastReadAt, lastReadMessageId; nil when not following (no
+-- entry, or 'x': unfollowed).
+local function parse_follower(value)
+  if not value or value == 'x' then return nil end
+  local b1 = string.find(value, '|', 1, true)
+  local b2 = string.find(value, '|', b1 + 1, true)
+  return tonumber(string.sub(value, 1, b1 - 1)), string.sub(value, b1 + 1, b2 - 1), string.sub(value, b2 + 1)
+end
+
+local function thread_seq(k, threadId)
+  return tonumber(redis.call('HGET', k.th, 's|' .. threadId) or '0')
+end
+
+-- The messageId of the thread's reply at seq ('' for 0).
+local function reply_id(k, threadId, seq)
+  if seq <= 0 then return '' end
+  return redis.call('HGET', k.th, 'm|' .. threadId .. '|' .. seq) or ''
+end
+
+-- Mentions of userId in the thread's live replies above readSeq, as mentions_above counts a channel's.
+local function thread_mentions_above(k, threadId, userId, readSeq)
+  local prefix = 'n|' .. threadId .. '|'
+  local function count(who)
+    return redis.call('ZLEXCOUNT', k.ix, '(' .. prefix .. who .. '|' .. pad(readSeq), '(' .. prefix .. who .. '}')
+  end
+  local everyone = count('*')
+  local own = 0
+  if everyone > 0 then own = count('-' .. userId) end
+  return count(userId) + everyone - own
+end
+
+-- The thread state reply: { readSeq, threadSeq, unread, mentions, lastReadMessageId or '',
+-- lastReadAt or '', firstUnreadMessageId or '' }.
+local function thread_state(k, threadId, userId, readSeq, threadSeq, at, lastId)
+  local unread, deleted = 0, 0
+  if threadSeq > readSeq then
+    deleted = redis.call('ZLEXCOUNT', k.ix, '(r|' .. threadId .. '|' .. pad(readSeq), '(r|' .. threadId .. '}')
+    unread = threadSeq - readSeq - deleted
+  end
+  local mentions, first = 0, ''
+  if unread > 0 then
+    mentions = thread_mentions_above(k, threadId, userId, readSeq)
+    local seq = readSeq + 1
+    if deleted > 0 then seq = first_live(k, 'r|' .. threadId .. '|', seq) end
+    first = reply_id(k, threadId, seq)
+  end
+  return { readSeq, threadSeq, unread, mentions, lastId, at, first }
+end
+
+-- Stores a follower's cursor and records the change for the worker.
+local function set_thread_cursor(k, threadId, userId, readSeq, at, lastId, ver)
+  redis.call('HSET', k.th, follower_field(threadId, userId), readSeq .. '|' .. at .. '|' .. lastId)
+  redis.call('ZADD', k.dmem, ver, '#' .. threadId .. '|' .. userId)
+end
+
+-- Makes userId a follower with its cursor at readSeq (no read time yet, as a join).
+local function start_following(k, threadId, userId, readSeq, ver)
+  set_thread_cursor(k, threadId, userId, readSeq, '', reply_id(k, threadId, readSeq), ver)
+  redis.call('ZADD', k.ix, 0, 'f|' .. threadId .. '|' .. userId, 0, 'u|' .. userId .. '|' .. threadId)
 end
 
 local function read_seq(k, userId)
@@ -127,10 +270,10 @@ local function touch_channel_row(k, ver)
 end
 
 -- Moves userId's cursor to readSeq (the message messageId, '' for none) and records the change for
--- the worker. Returns the last read it stored.
-local function set_cursor(k, dirty, channelId, userId, readSeq, messageId, now)
+-- the worker. `muted` carries the member's setting over. Returns the last read it stored.
+local function set_cursor(k, dirty, channelId, userId, readSeq, messageId, now, muted)
   local ver = next_version(k)
-  local lastRead = now .. '|' .. messageId
+  local lastRead = last_read_value(now, messageId, muted)
   redis.call('ZADD', k.cur, readSeq, userId)
   redis.call('HSET', k.lra, userId, lastRead)
   redis.call('ZADD', k.dmem, ver, userId)
@@ -146,13 +289,13 @@ local function past_deadline(deadline)
   return now_ms() > tonumber(deadline)
 end
 
--- The body of a single-operation script: KEYS are one channel's keys (then its dirty index), ARGV
--- the call's deadline, then the operation's arguments.
+-- The body of a single-operation script: KEYS are the channel's keys (then its dirty index, for
+-- writes), ARGV the call's deadline, then the operation's arguments.
 local function run_single(op)
   if past_deadline(ARGV[1]) then return redis.error_reply('RS_DEADLINE') end
   local a = {}
   for i = 2, #ARGV do a[i - 1] = ARGV[i] end
-  local result, err = op(channel_keys(0), KEYS[12], a)
+  local result, err = op(channel_keys(0), KEYS[CHANNEL_KEYS + 1], a)
   if err then return redis.error_reply(err) end
   return result
 end

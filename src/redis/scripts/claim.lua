@@ -1,7 +1,7 @@
 -- claim: take a partition's flush lease and read what is dirty in the given channels, oldest
 -- changes first, up to a row budget. Claiming changes nothing but the lease and the claim time:
 -- the entries stay dirty until clear.lua removes exactly what was written.
--- KEYS[1] the partition's lease, KEYS[2] its dirty index, then 11 keys per channel (keys.ts order)
+-- KEYS[1] the partition's lease, KEYS[2] its dirty index, then 13 keys per channel (keys.ts order)
 -- ARGV[1] workerId, ARGV[2] lease ms, ARGV[3] force '1' (ignore another's lease) | '0',
 -- ARGV[4] row budget, ARGV[5..] channelIds, in the order of their keys
 -- Returns {} when another worker holds the lease, else per claimed channel:
@@ -10,8 +10,12 @@
 --   complete ('1' when every dirty entry fit in the budget | '0'), row version (of the channel's
 --   own row), row dirty ('1' when that row changed since it was last written | '0'), fencing
 --   generation of this copy (PostgreSQL writes the batch only while it still holds it),
---   member count n, n × (userId, readSeq or '', lastReadAt or '', lastReadMessageId or '', version),
---   message count m, m × (messageId, seq, "senderId|mentionAll|mentions", version)
+--   member count n, n × (userId, readSeq or '' (left), lastReadAt or '', lastReadMessageId or '',
+--   version, muted '1' | '0'),
+--   follower count f, f × (threadId, userId, 'f' following | 'x' unfollowed | '' neither (left),
+--   readSeq or '', lastReadAt or '', lastReadMessageId or '', version),
+--   message count m, m × (messageId, seq, threadId or '', "senderId|mentionAll|mentions",
+--   deleted '1' | '0', version)
 local lease, dirty = KEYS[1], KEYS[2]
 local workerId, leaseMs, force, budget = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 
@@ -25,7 +29,7 @@ for i = 5, #ARGV do
   if budget <= 0 then break end
   local channelId = ARGV[i]
   if redis.call('ZSCORE', dirty, channelId) then
-    local k = channel_keys(2 + (i - 5) * 11)
+    local k = channel_keys(2 + (i - 5) * CHANNEL_KEYS)
     local meta = redis.call('HMGET', k.meta, 'seq', 'lmid', 'ver', 'live', 'reset', 'rf', 'cv', 'cw', 'gen')
     local rowDirty = '0'
     if tonumber(meta[7] or '0') > tonumber(meta[8] or '0') then rowDirty = '1' end
@@ -37,32 +41,53 @@ for i = 5, #ARGV do
     end
     local completeAt = #reply - 3
 
-    local members = redis.call('ZRANGE', k.dmem, 0, budget - 1, 'WITHSCORES')
-    table.insert(reply, #members / 2)
-    for j = 1, #members, 2 do
-      local userId = members[j]
-      local readSeq = redis.call('ZSCORE', k.cur, userId)
-      local at, lastId = last_read(redis.call('HGET', k.lra, userId))
-      table.insert(reply, userId)
-      table.insert(reply, readSeq or '')
-      table.insert(reply, at)
-      table.insert(reply, lastId)
-      table.insert(reply, members[j + 1])
+    -- dmem holds members and, prefixed '#', thread followers ("#threadId|userId").
+    local changed = redis.call('ZRANGE', k.dmem, 0, budget - 1, 'WITHSCORES')
+    local members, followers = {}, {}
+    for j = 1, #changed, 2 do
+      local entry, version = changed[j], changed[j + 1]
+      if string.sub(entry, 1, 1) == '#' then
+        local bar = string.find(entry, '|', 1, true)
+        local threadId, userId = string.sub(entry, 2, bar - 1), string.sub(entry, bar + 1)
+        local value = redis.call('HGET', k.th, follower_field(threadId, userId))
+        local readSeq, at, lastId = parse_follower(value)
+        local state = ''
+        if readSeq then state = 'f' elseif value == 'x' then state = 'x' end
+        for _, v in ipairs({ threadId, userId, state, readSeq or '', at or '', lastId or '', version }) do
+          table.insert(followers, v)
+        end
+      else
+        local readSeq = redis.call('ZSCORE', k.cur, entry)
+        local at, lastId, muted = last_read(redis.call('HGET', k.lra, entry))
+        local mutedFlag = '0'
+        if muted then mutedFlag = '1' end
+        for _, v in ipairs({ entry, readSeq or '', at, lastId, version, mutedFlag }) do
+          table.insert(members, v)
+        end
+      end
     end
-    budget = budget - #members / 2
+    table.insert(reply, #members / 6)
+    for _, v in ipairs(members) do table.insert(reply, v) end
+    table.insert(reply, #followers / 7)
+    for _, v in ipairs(followers) do table.insert(reply, v) end
+    budget = budget - #changed / 2
 
     local messages = {}
     if budget > 0 then messages = redis.call('ZRANGE', k.dmsg, 0, budget - 1, 'WITHSCORES') end
     table.insert(reply, #messages / 2)
     for j = 1, #messages, 2 do
       local messageId = messages[j]
-      table.insert(reply, messageId)
-      table.insert(reply, redis.call('HGET', k.msg, messageId) or '0')
-      table.insert(reply, redis.call('HGET', k.mdat, messageId) or '||')
-      table.insert(reply, messages[j + 1])
+      local seq, threadId = message_position(redis.call('HGET', k.msg, messageId))
+      local marker = 'd|' .. pad(seq or 0)
+      if threadId and threadId ~= '' then marker = 'r|' .. threadId .. '|' .. pad(seq) end
+      local deleted = '0'
+      if redis.call('ZSCORE', k.ix, marker) then deleted = '1' end
+      for _, v in ipairs({ messageId, seq or 0, threadId or '', redis.call('HGET', k.mdat, messageId) or '||', deleted, messages[j + 1] }) do
+        table.insert(reply, v)
+      end
     end
     budget = budget - #messages / 2 - 1
-    if redis.call('ZCARD', k.dmem) == #members / 2 and redis.call('ZCARD', k.dmsg) == #messages / 2 then
+    if redis.call('ZCARD', k.dmem) == #changed / 2 and redis.call('ZCARD', k.dmsg) == #messages / 2 then
       reply[completeAt] = '1'
     end
   end

@@ -1,9 +1,9 @@
 -- clear: compare-and-clear after PostgreSQL committed a claimed batch. Removes only the entries
 -- whose version was written; a channel that changed since its claim stays dirty, so the change goes
 -- in the next batch (the lost-update race of write-behind caches).
--- KEYS[1] the partition's lease, KEYS[2] its dirty index, then 11 keys per channel (keys.ts order)
+-- KEYS[1] the partition's lease, KEYS[2] its dirty index, then 13 keys per channel (keys.ts order)
 -- ARGV[1] workerId, ARGV[2] cache ttl (ms), then 8 per channel: channelId, claimed version,
--- highest member version written, highest message version written, reset written or '',
+-- highest member (and follower) version written, highest message version written, reset written or '',
 -- '1' if everything dirty at the claim was written | '0', channel row version written or '',
 -- the claimed copy's fencing generation (a copy loaded since then keeps all of its entries)
 -- Returns the number of channels now clean
@@ -16,11 +16,9 @@ for i = 0, (#ARGV - 2) / 8 - 1 do
   local a = 3 + i * 8
   local channelId, claimed, memberVer, messageVer, reset, complete, row, gen =
     ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7]
-  local k = channel_keys(2 + i * 11)
+  local k = channel_keys(2 + i * CHANNEL_KEYS)
   if redis.call('ZSCORE', dirty, channelId) and (redis.call('HGET', k.meta, 'gen') or '0') == gen then
     redis.call('ZREMRANGEBYSCORE', k.dmem, '-inf', memberVer)
-    local written = redis.call('ZRANGE', k.dmsg, '-inf', messageVer, 'BYSCORE')
-    for _, messageId in ipairs(written) do redis.call('HDEL', k.mdat, messageId) end
     redis.call('ZREMRANGEBYSCORE', k.dmsg, '-inf', messageVer)
     if reset ~= '' then redis.call('HSET', k.meta, 'rf', reset) end
     if row ~= '' and tonumber(row) > tonumber(redis.call('HGET', k.meta, 'cw') or '0') then

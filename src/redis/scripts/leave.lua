@@ -1,5 +1,6 @@
--- leave: remove userId and its state from the channel. The worker writes the removal as a
--- versioned tombstone, so a stale flush can never bring the member back.
+-- leave: remove userId and its state from the channel, its thread states and unfollow marks
+-- included. The worker writes the removals as versioned tombstones, so a stale flush can never
+-- bring them back. O(threads the user had an entry in, in this channel).
 -- k: the channel's keys (from KEYS), dirty: its partition's dirty index (the KEY after them)
 -- a[1] channelId, a[2] userId
 -- Returns 1 | nil, error code RS_NOT_LOADED, RS_NOT_A_MEMBER
@@ -12,6 +13,14 @@ OPS.leave = function(k, dirty, a)
   redis.call('ZREM', k.cur, userId)
   redis.call('HDEL', k.lra, userId)
   redis.call('ZADD', k.dmem, ver, userId)
+  local prefix = 'u|' .. userId .. '|'
+  local entries = redis.call('ZRANGE', k.ix, '[' .. prefix, '(u|' .. userId .. '}', 'BYLEX')
+  for _, entry in ipairs(entries) do
+    local threadId = string.sub(entry, #prefix + 1)
+    redis.call('HDEL', k.th, follower_field(threadId, userId))
+    redis.call('ZREM', k.ix, entry, 'f|' .. threadId .. '|' .. userId)
+    redis.call('ZADD', k.dmem, ver, '#' .. threadId .. '|' .. userId)
+  end
   mark_dirty(k, dirty, channelId, now_ms())
   return 1
 end

@@ -4,16 +4,16 @@
 -- A lost lease means the snapshot may be outdated: the lease expired and another loader may have
 -- taken a later generation and installed (and even flushed) a newer state, or Redis lost its data
 -- since the read. Either way the snapshot is dropped and the caller loads again.
--- KEYS[1..11] the channel's keys, KEYS[12..19] the staging keys (keys.ts channelStaging; 12 unused),
--- KEYS[20] the channel's load lease
+-- KEYS[1..13] the channel's keys, KEYS[14..24] the staging keys (keys.ts channelStaging; 14, meta's,
+-- unused), KEYS[25] the channel's load lease
 -- ARGV[1] seq, ARGV[2] lastMessageId or '', ARGV[3] version, ARGV[4] live '1' | '0',
 -- ARGV[5] reset version, ARGV[6] cache ttl (ms), ARGV[7] the loader's token,
 -- ARGV[8] fencing generation, ARGV[9] fenced '1' | '0' (absent from PostgreSQL, loaded for a read)
 -- Returns 1 installed | 0 lease lost (staging dropped)
 local k = channel_keys(0)
 local staging = {}
-for i = 12, 19 do table.insert(staging, KEYS[i]) end
-local lease = KEYS[20]
+for i = CHANNEL_KEYS + 1, CHANNEL_KEYS + 11 do table.insert(staging, KEYS[i]) end
+local lease = KEYS[CHANNEL_KEYS + 12]
 
 if redis.call('GET', lease) ~= ARGV[7] then
   redis.call('DEL', unpack(staging))
@@ -24,7 +24,7 @@ redis.call('DEL', lease)
 -- While the lease was held nobody else installed; what is there is an unfenced absent copy (which a
 -- fenced load replaces) or leftovers of an earlier incarnation (keys created after the cache expiry
 -- was set). Either goes first.
-redis.call('DEL', k.meta, k.cur, k.lra, k.msg, k.seqs, k.mn, k.all, k.alls, k.dmem, k.dmsg, k.mdat)
+redis.call('DEL', k.meta, k.cur, k.lra, k.msg, k.seqs, k.mn, k.all, k.alls, k.mdat, k.th, k.ix, k.dmem, k.dmsg)
 local cached = cached_keys(k)
 for i = 2, #cached do
   if redis.call('EXISTS', staging[i]) == 1 then redis.call('RENAME', staging[i], cached[i]) end

@@ -1,6 +1,6 @@
 -- markUnread: set userId's cursor to just before messageId (seq - 1), backwards or forwards.
 -- k: the channel's keys (from KEYS), dirty: its partition's dirty index (the KEY after them)
--- a[1] channelId, a[2] userId, a[3] messageId
+-- a[1] channelId, a[2] userId, a[3] messageId (a top-level message: a reply is unknown here)
 -- Returns member state | nil, error code RS_NOT_LOADED, RS_NOT_A_MEMBER, RS_UNKNOWN_MESSAGE
 OPS.mark_unread = function(k, dirty, a)
   local channelId, userId, messageId = a[1], a[2], a[3]
@@ -8,15 +8,15 @@ OPS.mark_unread = function(k, dirty, a)
   if not channelSeq then return nil, 'RS_NOT_LOADED' end
   local readSeq = read_seq(k, userId)
   if not readSeq then return nil, 'RS_NOT_A_MEMBER' end
-  local seq = tonumber(redis.call('HGET', k.msg, messageId))
+  local seq = top_level_seq(k, messageId)
   if not seq then return nil, 'RS_UNKNOWN_MESSAGE' end
 
   local target = seq - 1
   if target ~= readSeq then
-    local now = now_ms()
     local targetId = ''
     if target > 0 then targetId = redis.call('HGET', k.seqs, target) or '' end
-    local lastRead = set_cursor(k, dirty, channelId, userId, target, targetId, now)
+    local _, _, muted = last_read(redis.call('HGET', k.lra, userId))
+    local lastRead = set_cursor(k, dirty, channelId, userId, target, targetId, now_ms(), muted)
     return member_state(k, userId, target, channelSeq, lastRead)
   end
   return member_state(k, userId, readSeq, channelSeq)

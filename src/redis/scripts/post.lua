@@ -1,19 +1,20 @@
--- post: allocate the next seq for messageId, O(1) in the channel's size. Idempotent per messageId.
+-- post: allocate the next seq for messageId, O(1) in the channel's size. Idempotent per messageId,
+-- replies included: a known messageId answers what it was first posted as.
 -- Named mentions are the only per-member writes; @channel is stored once for the channel.
 -- If the sender is a member its cursor moves to the new message.
 -- k: the channel's keys (from KEYS), dirty: its partition's dirty index (the KEY after them)
 -- a[1] channelId, a[2] messageId, a[3] senderId, a[4] mentionAll '1' | '0',
 -- a[5] mentions joined by ',' (deduplicated, may be empty)
--- Returns { created (1 | 0), seq } | nil, error code RS_NOT_LOADED, RS_NOT_FENCED (cached as absent
--- without a fencing generation: load it fenced, then retry)
+-- Returns { created (1 | 0), seq, threadId or '' } | nil, error code RS_NOT_LOADED, RS_NOT_FENCED
+-- (cached as absent without a fencing generation: load it fenced, then retry)
 OPS.post = function(k, dirty, a)
   local channelId, messageId, senderId, mentionAll, mentions = a[1], a[2], a[3], a[4], a[5]
   local meta = redis.call('HMGET', k.meta, 'seq', 'nf')
   if not meta[1] then return nil, 'RS_NOT_LOADED' end
   if meta[2] == '1' then return nil, 'RS_NOT_FENCED' end
 
-  local existing = redis.call('HGET', k.msg, messageId)
-  if existing then return { 0, tonumber(existing) } end
+  local existingSeq, existingThread = message_position(redis.call('HGET', k.msg, messageId))
+  if existingSeq then return { 0, existingSeq, existingThread } end
 
   local now = now_ms()
   local seq = redis.call('HINCRBY', k.meta, 'seq', 1)
@@ -37,10 +38,11 @@ OPS.post = function(k, dirty, a)
   end
 
   if read_seq(k, senderId) then
+    local _, _, muted = last_read(redis.call('HGET', k.lra, senderId))
     redis.call('ZADD', k.cur, seq, senderId)
-    redis.call('HSET', k.lra, senderId, now .. '|' .. messageId)
+    redis.call('HSET', k.lra, senderId, last_read_value(now, messageId, muted))
     redis.call('ZADD', k.dmem, ver, senderId)
   end
   mark_dirty(k, dirty, channelId, now)
-  return { 1, seq }
+  return { 1, seq, '' }
 end
