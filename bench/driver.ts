@@ -1,7 +1,8 @@
 // The in-process closed loop: `concurrency` virtual clients, each with one operation outstanding,
 // drawing from one shared generator (so the operation order is the seed's, whatever the timing).
+
 import { performance } from "node:perf_hooks";
-import type { ReadState } from "../src/core/types.js";
+import type { V1ReadState } from "./execute.js";
 import { errorLabel, execute } from "./execute.js";
 import { HistogramSet } from "./histogram.js";
 import { isRefusal, RefusalCount } from "./refusals.js";
@@ -19,7 +20,7 @@ export interface ProbeTarget {
 }
 
 export interface DriveOptions {
-  readState: ReadState;
+  readState: V1ReadState;
   generator: WorkloadGenerator;
   concurrency: number;
   warmupMs: number;

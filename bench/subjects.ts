@@ -1,7 +1,8 @@
 // The three implementations under test, each with its own Redis key prefix and PostgreSQL schema,
 // and how each is set up (channels and memberships) before the measured window.
-import type { ReadState } from "../src/core/types.js";
+
 import { createReadState } from "../src/index.js";
+import type { V1ReadState } from "./execute.js";
 import type { BenchOptions, Implementation } from "./options.js";
 import { SyncPostgresReadState } from "./patterns/sync-postgres.js";
 import type { Topology } from "./topology.js";
@@ -35,7 +36,7 @@ export function withApplicationName(databaseUrl: string, applicationName: string
 }
 
 export interface OpenSubject {
-  readState: ReadState;
+  readState: V1ReadState;
   /** Creates the topology's channels and memberships. */
   setup(topology: Topology, onProgress: (done: number) => void): Promise<void>;
   close(): Promise<void>;

@@ -11,12 +11,12 @@ import type {
   MemberState,
   PostInput,
   PostResult,
-  ReadState,
   Receipts,
   ReceiptsQuery,
   SyncStatus,
   UserUnread,
 } from "../../src/core/types.js";
+import type { V1ReadState } from "../execute.js";
 
 export interface SyncPostgresOptions {
   databaseUrl: string;
@@ -41,7 +41,11 @@ interface StateRow {
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 const CUSTOM_ERROR_STATE = "RS404";
 
-export class SyncPostgresReadState implements ReadState {
+/** API.md v1's member state and user totals: pattern A implements v1 only (see bench/execute.ts). */
+type V1MemberState = Omit<MemberState, "firstUnreadMessageId" | "muted">;
+type V1UserUnread = Omit<UserUnread, "channels" | "threads"> & { channels: V1MemberState[] };
+
+export class SyncPostgresReadState implements V1ReadState {
   private readonly pool: pg.Pool;
   private closed = false;
 
@@ -98,7 +102,7 @@ export class SyncPostgresReadState implements ReadState {
     await this.pool.query("ANALYZE channels; ANALYZE members");
   }
 
-  async join(channelId: string, userId: string): Promise<MemberState> {
+  async join(channelId: string, userId: string): Promise<V1MemberState> {
     return this.oneState("join_channel", "SELECT * FROM join_channel($1, $2)", [channelId, userId]);
   }
 
@@ -117,7 +121,7 @@ export class SyncPostgresReadState implements ReadState {
     return { channelId, messageId: message.messageId, seq: Number(row.seq), created: row.created };
   }
 
-  async markRead(channelId: string, userId: string, messageId?: string): Promise<MemberState> {
+  async markRead(channelId: string, userId: string, messageId?: string): Promise<V1MemberState> {
     return this.oneState("mark_read", "SELECT * FROM mark_read($1, $2, $3)", [
       channelId,
       userId,
@@ -125,7 +129,7 @@ export class SyncPostgresReadState implements ReadState {
     ]);
   }
 
-  async markUnread(channelId: string, userId: string, messageId: string): Promise<MemberState> {
+  async markUnread(channelId: string, userId: string, messageId: string): Promise<V1MemberState> {
     return this.oneState("mark_unread", "SELECT * FROM mark_unread($1, $2, $3)", [
       channelId,
       userId,
@@ -133,11 +137,11 @@ export class SyncPostgresReadState implements ReadState {
     ]);
   }
 
-  async memberState(channelId: string, userId: string): Promise<MemberState> {
+  async memberState(channelId: string, userId: string): Promise<V1MemberState> {
     return this.oneState("member_or_raise", "SELECT * FROM member_or_raise($1, $2)", [channelId, userId]);
   }
 
-  async userUnread(userId: string): Promise<UserUnread> {
+  async userUnread(userId: string): Promise<V1UserUnread> {
     const result = await this.run<StateRow>("user_unread", "SELECT * FROM user_unread($1)", [userId]);
     const channels = result.rows.map(toMemberState);
     let unread = 0;
@@ -241,7 +245,7 @@ export class SyncPostgresReadState implements ReadState {
     await this.pool.end();
   }
 
-  private async oneState(name: string, text: string, values: unknown[]): Promise<MemberState> {
+  private async oneState(name: string, text: string, values: unknown[]): Promise<V1MemberState> {
     const result = await this.run<StateRow>(name, text, values);
     const row = result.rows[0];
     if (row === undefined) {
@@ -277,7 +281,7 @@ function translate(err: unknown, values: unknown[]): unknown {
   }
 }
 
-function toMemberState(row: StateRow): MemberState {
+function toMemberState(row: StateRow): V1MemberState {
   return {
     channelId: row.channel_id,
     userId: row.user_id,
