@@ -45,7 +45,11 @@ describe("deleted messages", () => {
     await rs.post("d1", { messageId: "m1", senderId: "zed", mentions: ["ann"] });
     await rs.post("d1", { messageId: "m2", senderId: "zed", mentionAll: true });
     await rs.post("d1", { messageId: "m3", senderId: "zed" });
-    expect(await rs.memberState("d1", "ann")).toMatchObject({ unread: 3, mentions: 2, firstUnreadMessageId: "m1" });
+    expect(await rs.memberState("d1", "ann")).toMatchObject({
+      unread: 3,
+      mentions: 2,
+      firstUnreadMessageId: "m1",
+    });
 
     await rs.deleteMessage("d1", "m1");
     await rs.deleteMessage("d1", "m3");
@@ -58,7 +62,11 @@ describe("deleted messages", () => {
     });
     expect(await rs.channelInfo("d1")).toMatchObject({ channelSeq: 3, lastMessageId: "m2" });
     await rs.deleteMessage("d1", "m2");
-    expect(await rs.memberState("d1", "bob")).toMatchObject({ unread: 0, mentions: 0, firstUnreadMessageId: null });
+    expect(await rs.memberState("d1", "bob")).toMatchObject({
+      unread: 0,
+      mentions: 0,
+      firstUnreadMessageId: null,
+    });
     expect(await rs.channelInfo("d1")).toMatchObject({ lastMessageId: null });
     await survivesWipe(async () => [
       await rs.memberState("d1", "ann"),
@@ -71,7 +79,10 @@ describe("deleted messages", () => {
     await channel("d2", ["ann"], 2);
     await rs.deleteMessage("d2", "m2");
     await rs.deleteMessage("d2", "m2");
-    expect(await rs.post("d2", { messageId: "m2", senderId: "zed" })).toMatchObject({ seq: 2, created: false });
+    expect(await rs.post("d2", { messageId: "m2", senderId: "zed" })).toMatchObject({
+      seq: 2,
+      created: false,
+    });
     expect(await rs.memberState("d2", "ann")).toMatchObject({ unread: 1, channelSeq: 2 });
     expect(await code(rs.deleteMessage("d2", "nope"))).toBe("unknown_message");
     expect(await code(rs.deleteMessage("d2-missing", "m1"))).toBe("not_found");
@@ -80,8 +91,16 @@ describe("deleted messages", () => {
   it("keeps its position: read, unread and receipts at a deleted message behave as before", async () => {
     await channel("d3", ["ann"], 3);
     await rs.deleteMessage("d3", "m2");
-    expect(await rs.markRead("d3", "ann", "m2")).toMatchObject({ readSeq: 2, unread: 1, lastReadMessageId: "m2" });
-    expect(await rs.markUnread("d3", "ann", "m2")).toMatchObject({ readSeq: 1, unread: 1, firstUnreadMessageId: "m3" });
+    expect(await rs.markRead("d3", "ann", "m2")).toMatchObject({
+      readSeq: 2,
+      unread: 1,
+      lastReadMessageId: "m2",
+    });
+    expect(await rs.markUnread("d3", "ann", "m2")).toMatchObject({
+      readSeq: 1,
+      unread: 1,
+      firstUnreadMessageId: "m3",
+    });
     expect(await rs.receipts("d3", "m2")).toMatchObject({ seq: 2, readCount: 0 });
     // "The newest message" is the one at channelSeq, deleted or not.
     await rs.deleteMessage("d3", "m3");
@@ -142,18 +161,35 @@ describe("threads", () => {
   it("replies take the thread's seq; followers: sender, named members, the root's sender at the first reply", async () => {
     await channel("t1", ["ann", "bob", "cat", "dan"], 0);
     await rs.post("t1", { messageId: "root", senderId: "ann" });
-    const r1 = await rs.post("t1", { messageId: "r1", senderId: "bob", threadId: "root", mentions: ["cat", "out"] });
+    const r1 = await rs.post("t1", {
+      messageId: "r1",
+      senderId: "bob",
+      threadId: "root",
+      mentions: ["cat", "out"],
+    });
     expect(r1).toMatchObject({ seq: 1, threadId: "root", created: true });
     expect(await rs.channelInfo("t1")).toMatchObject({ channelSeq: 1, lastMessageId: "root" });
     expect(await rs.memberState("t1", "dan")).toMatchObject({ unread: 1 });
     expect(await rs.threadState("t1", "root", "ann")).toMatchObject({ readSeq: 0, unread: 1, mentions: 0 });
-    expect(await rs.threadState("t1", "root", "bob")).toMatchObject({ readSeq: 1, unread: 0, lastReadMessageId: "r1" });
-    expect(await rs.threadState("t1", "root", "cat")).toMatchObject({ unread: 1, mentions: 1, firstUnreadMessageId: "r1" });
+    expect(await rs.threadState("t1", "root", "bob")).toMatchObject({
+      readSeq: 1,
+      unread: 0,
+      lastReadMessageId: "r1",
+    });
+    expect(await rs.threadState("t1", "root", "cat")).toMatchObject({
+      unread: 1,
+      mentions: 1,
+      firstUnreadMessageId: "r1",
+    });
     expect(await code(rs.threadState("t1", "root", "dan"))).toBe("not_following");
     expect(await code(rs.threadState("t1", "root", "out"))).toBe("not_following");
 
     // Repeats answer what the messageId was first posted as, whatever the repeat says.
-    expect(await rs.post("t1", { messageId: "r1", senderId: "x" })).toMatchObject({ seq: 1, threadId: "root", created: false });
+    expect(await rs.post("t1", { messageId: "r1", senderId: "x" })).toMatchObject({
+      seq: 1,
+      threadId: "root",
+      created: false,
+    });
     expect(await rs.post("t1", { messageId: "root", senderId: "x", threadId: "root" })).toEqual({
       channelId: "t1",
       messageId: "root",
@@ -187,8 +223,12 @@ describe("threads", () => {
   it("errors: nesting, unknown roots and channels, channel ops naming replies and thread ops naming messages", async () => {
     await channel("t2", ["ann"], 1);
     await rs.post("t2", { messageId: "r1", senderId: "ann", threadId: "m1" });
-    expect(await code(rs.post("t2", { messageId: "r2", senderId: "ann", threadId: "r1" }))).toBe("validation_failed");
-    expect(await code(rs.post("t2", { messageId: "r2", senderId: "ann", threadId: "nope" }))).toBe("unknown_message");
+    expect(await code(rs.post("t2", { messageId: "r2", senderId: "ann", threadId: "r1" }))).toBe(
+      "validation_failed",
+    );
+    expect(await code(rs.post("t2", { messageId: "r2", senderId: "ann", threadId: "nope" }))).toBe(
+      "unknown_message",
+    );
     expect(await code(rs.post("t2-none", { messageId: "r2", senderId: "ann", threadId: "m1" }))).toBe(
       "unknown_message",
     );
@@ -219,10 +259,19 @@ describe("threads", () => {
     await channel("t4", ["kim", "bob"], 2);
     for (const root of ["m1", "m2"]) {
       for (let i = 1; i <= 3; i++) {
-        await rs.post("t4", { messageId: `${root}-r${i}`, senderId: "bob", threadId: root, mentions: ["kim"] });
+        await rs.post("t4", {
+          messageId: `${root}-r${i}`,
+          senderId: "bob",
+          threadId: root,
+          mentions: ["kim"],
+        });
       }
     }
-    expect(await rs.markThreadRead("t4", "m1", "kim", "m1-r2")).toMatchObject({ readSeq: 2, unread: 1, mentions: 1 });
+    expect(await rs.markThreadRead("t4", "m1", "kim", "m1-r2")).toMatchObject({
+      readSeq: 2,
+      unread: 1,
+      mentions: 1,
+    });
     expect(await rs.markThreadUnread("t4", "m1", "kim", "m1-r1")).toMatchObject({ readSeq: 0, unread: 3 });
     await rs.deleteMessage("t4", "m1-r1");
     expect(await rs.threadState("t4", "m1", "kim")).toMatchObject({

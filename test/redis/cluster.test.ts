@@ -83,16 +83,33 @@ describe("on Redis Cluster", () => {
     expect(unread.channels.map((c) => c.channelId)).toEqual([...channels].sort());
     expect(await rs.receipts("cl-3", "m1")).toMatchObject({ readCount: 1, memberCount: 2 });
 
+    // v1.1 on the cluster: a thread lives under its channel's hash tag, so its scripts stay in one slot;
+    // mark-all-read groups its channels by hash tag.
+    await Promise.all(
+      channels.map((c) => rs.post(c, { messageId: "r1", senderId: "bob", threadId: "m1", mentions: ["ann"] })),
+    );
+    await rs.deleteMessage("cl-1", "r1");
+    await rs.setMuted("cl-2", "ann", true);
+    expect(await rs.threadState("cl-0", "m1", "ann")).toMatchObject({ unread: 1, mentions: 1 });
+    const threads = await rs.userThreads("ann");
+    expect(threads).toMatchObject({ unreadThreads: 10, mentions: 11 });
+    expect((await rs.markAllRead("bob")).unread).toBe(0);
+    const unreadV11 = await rs.userUnread("ann");
+    expect(unreadV11).toMatchObject({ unread: 11, mentions: 12, threads: { unreadThreads: 10, mentions: 11 } });
+
     expect((await rs.flush()).remaining).toBe(0);
     const rows = await queryPg(space, "SELECT count(*)::int AS n FROM members WHERE active");
     expect(rows).toEqual([{ n: 24 }]);
+    const followers = await queryPg(space, "SELECT count(*)::int AS n FROM thread_followers WHERE following");
+    expect(followers).toEqual([{ n: 24 }]);
 
     for (const port of ports) {
       const node = new Redis({ port });
       await node.flushall(); // this test's own cluster, not the shared server
       node.disconnect();
     }
-    expect(await rs.userUnread("ann")).toEqual(unread);
+    expect(await rs.userUnread("ann")).toEqual(unreadV11);
+    expect(await rs.userThreads("ann")).toEqual(threads);
     expect((await rs.post("cl-5", { messageId: "m2", senderId: "ann" })).seq).toBe(2);
   });
 });

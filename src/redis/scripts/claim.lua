@@ -43,6 +43,24 @@ for i = 5, #ARGV do
 
     -- dmem holds members and, prefixed '#', thread followers ("#threadId|userId").
     local changed = redis.call('ZRANGE', k.dmem, 0, budget - 1, 'WITHSCORES')
+    -- One change may record several entries under one version (a leave and the thread entries it
+    -- drops, a reply's new followers); clear.lua removes by version, so a claim takes such a group
+    -- whole or not at all.
+    if #changed / 2 == budget then
+      local cut = changed[#changed]
+      local following = redis.call('ZRANGE', k.dmem, budget, budget, 'WITHSCORES')
+      if following[2] == cut then
+        local whole = {}
+        for j = 1, #changed, 2 do
+          if changed[j + 1] ~= cut then
+            table.insert(whole, changed[j])
+            table.insert(whole, changed[j + 1])
+          end
+        end
+        if #whole == 0 then whole = redis.call('ZRANGE', k.dmem, cut, cut, 'BYSCORE', 'WITHSCORES') end
+        changed = whole
+      end
+    end
     local members, followers = {}, {}
     for j = 1, #changed, 2 do
       local entry, version = changed[j], changed[j + 1]
