@@ -312,3 +312,31 @@ describe("threads", () => {
     await survivesWipe(() => code(rs.threadInfo("t4", "m1")));
   });
 });
+
+describe("write-behind of thread entries", () => {
+  it("flushes a leave's tombstones whole even when the row budget cuts through them", async () => {
+    const small = testSpace("semantics11b");
+    const engine = await engineFor(small, { flushBatchRows: 2 });
+    try {
+      await engine.join("wb", "ann");
+      await engine.join("wb", "bob");
+      for (let i = 1; i <= 5; i++) {
+        await engine.post("wb", { messageId: `m${i}`, senderId: "bob" });
+        await engine.post("wb", { messageId: `r${i}`, senderId: "ann", threadId: `m${i}` });
+      }
+      await engine.flush();
+      // One version for the member's tombstone and its five thread entries: a budget of 2 rows.
+      await engine.leave("wb", "ann");
+      await engine.join("wb", "ann");
+      await engine.flush();
+      const answer = async () => [await engine.userThreads("ann"), await engine.threadInfo("wb", "m3")];
+      const before = await answer();
+      expect(before[0]).toMatchObject({ threads: [] });
+      await wipeRedis(small);
+      expect(await answer()).toEqual(before);
+    } finally {
+      await engine.close();
+      await cleanup(small);
+    }
+  });
+});
