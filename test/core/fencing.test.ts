@@ -126,6 +126,46 @@ describe("a flush in flight across a Redis data loss", () => {
   });
 });
 
+describe("a flush of v1.1 state in flight across a Redis data loss", () => {
+  beforeEach(() => start());
+
+  it("does not commit the lost copy's replies, follows, deletes or mutes under the reloaded channel", async () => {
+    const c = "threads";
+    await flushedChannel(c);
+    await rs.post(c, { messageId: "r1", senderId: "b", threadId: "m1" });
+    await rs.flush();
+    await staleFlushAcrossLoss(
+      async () => {
+        await rs.post(c, { messageId: "r2", senderId: "b", threadId: "m1", mentions: ["a"] });
+        await rs.follow(c, "m2", "a");
+        await rs.deleteMessage(c, "m5");
+        await rs.setMuted(c, "a", true);
+        await rs.unfollow(c, "m1", "b");
+      },
+      // After the loss another reply takes the thread's seq 2 in the reloaded copy.
+      async () =>
+        expect(await rs.post(c, { messageId: "r2x", senderId: "a", threadId: "m1" })).toMatchObject({
+          seq: 2,
+        }),
+    );
+    const replies = await queryPg(
+      space,
+      "SELECT message_id, seq, deleted FROM messages WHERE channel_id = $1 AND thread_id = 'm1' ORDER BY seq",
+      [c],
+    );
+    expect(replies).toEqual([
+      { message_id: "r1", seq: "1", deleted: false },
+      { message_id: "r2x", seq: "2", deleted: false },
+    ]);
+    await wipeRedis(space);
+    expect(await rs.memberState(c, "a")).toMatchObject({ muted: false, unread: 0 });
+    expect(await rs.channelInfo(c)).toMatchObject({ lastMessageId: "m5" });
+    expect(await rs.threadState(c, "m1", "b")).toMatchObject({ readSeq: 1, unread: 1 });
+    expect(await rs.threadState(c, "m1", "a")).toMatchObject({ readSeq: 2, unread: 0, mentions: 0 });
+    expect(await rs.threadInfo(c, "m2").catch((err) => err.code)).toBe("not_found");
+  });
+});
+
 describe("without the fence (test-only switch)", () => {
   beforeEach(() => start(true));
 
