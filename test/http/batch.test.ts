@@ -38,6 +38,8 @@ describe("POST /v1/batch", () => {
       channelSeq: 0,
       lastReadMessageId: null,
       lastReadAt: null,
+      firstUnreadMessageId: null,
+      muted: false,
     });
     expect(results[2]).toEqual({ ok: true, channelId: "b1", messageId: "m1", seq: 1, created: true });
     expect(results[3]).toEqual({ ok: true, channelId: "b1", messageId: "m1", seq: 1, created: false });

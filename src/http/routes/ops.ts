@@ -13,6 +13,7 @@ export function opsRoutes(app: App, { engine, metrics }: RouteDeps, openapi: () 
     "/healthz",
     {
       schema: {
+        operationId: "getHealth",
         summary: "The process is up",
         tags: ["ops"],
         response: { 200: Type.Object({ status: Type.Literal("ok") }) },
@@ -25,6 +26,7 @@ export function opsRoutes(app: App, { engine, metrics }: RouteDeps, openapi: () 
     "/readyz",
     {
       schema: {
+        operationId: "getReadiness",
         summary: "Redis and PostgreSQL reachable, schema in place; 503 with the reasons otherwise",
         tags: ["ops"],
         response: { 200: ReadinessBody, 503: ReadinessBody },
@@ -59,6 +61,7 @@ export function opsRoutes(app: App, { engine, metrics }: RouteDeps, openapi: () 
     "/metrics",
     {
       schema: {
+        operationId: "getMetrics",
         summary: "Prometheus metrics: operations, latency, write-behind backlog and lag, flushes, errors",
         tags: ["ops"],
         produces: ["text/plain"],
@@ -72,7 +75,16 @@ export function opsRoutes(app: App, { engine, metrics }: RouteDeps, openapi: () 
 
   app.get(
     "/openapi.json",
-    { schema: { summary: "This API, as OpenAPI 3.1, generated from the route schemas", tags: ["ops"] } },
+    {
+      schema: {
+        operationId: "getOpenApiDocument",
+        summary: "This API, as OpenAPI 3.1, generated from the route schemas",
+        tags: ["ops"],
+        response: {
+          200: Type.Object({}, { additionalProperties: true, description: "an OpenAPI 3.1 document" }),
+        },
+      },
+    },
     async () => openapi(),
   );
 }
