@@ -16,6 +16,8 @@ const ANSWER = {
   channelSeq: 0,
   lastReadMessageId: null,
   lastReadAt: null,
+  firstUnreadMessageId: null,
+  muted: false,
 };
 
 async function serve(port: number): Promise<void> {

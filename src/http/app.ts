@@ -1,4 +1,4 @@
-// The HTTP adapter over the engine (API.md). build() returns the app without listening, so tests
+// The HTTP adapter over the engine (docs/API.md). build() returns the app without listening, so tests
 // drive it with inject() and the CLI decides where it listens.
 import { randomUUID } from "node:crypto";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -14,9 +14,11 @@ import { batchRoutes } from "./routes/batch.js";
 import { channelRoutes } from "./routes/channels.js";
 import { memberRoutes } from "./routes/members.js";
 import { opsRoutes } from "./routes/ops.js";
+import { threadRoutes } from "./routes/threads.js";
+import { userRoutes } from "./routes/users.js";
 import { validatorCompiler } from "./validation.js";
 
-/** API.md: bodies over 1 MiB are refused with 413. */
+/** docs/API.md: bodies over 1 MiB are refused with 413. */
 export const BODY_LIMIT = 1024 * 1024;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -108,12 +110,14 @@ export function build(options: BuildOptions): ReadStateApp {
   });
 
   opsRoutes(app, deps, () =>
-    openapi.toJSON({ title: "readstate", version: "1.0.0", secured: Boolean(apiToken) }),
+    openapi.toJSON({ title: "readstate", version: "1.1.0", secured: Boolean(apiToken) }),
   );
   app.register(async (v1) => {
     if (apiToken) v1.addHook("onRequest", bearerAuth(apiToken, metrics));
     memberRoutes(v1, deps);
+    userRoutes(v1, deps);
     channelRoutes(v1, deps);
+    threadRoutes(v1, deps);
     batchRoutes(v1, deps);
     adminRoutes(v1, deps);
   });

@@ -23,10 +23,22 @@ export interface RouteDeps {
   metrics: HttpMetrics;
 }
 
+export interface OpenApiOverrides {
+  /** The body to document when the validated one is looser (POST /v1/batch checks ops one by one). */
+  body?: unknown;
+  /** False when the body may be left out (POST /v1/users/{userId}/read). */
+  bodyRequired?: boolean;
+  /** The 200 body to document when the serialized one is flattened for speed (batch results). */
+  ok?: unknown;
+}
+
 declare module "fastify" {
   /** Documentation fields read by the /openapi.json generator; Fastify itself ignores them. */
   interface FastifySchema {
+    /** Unique across the API: the name code generators give the call (checked by openapi.ts). */
+    operationId?: string;
     summary?: string;
+    description?: string;
     tags?: string[];
     produces?: string[];
   }
@@ -34,7 +46,7 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** The operation a route performs, for metrics of requests rejected before the engine ran. */
     op?: OperationName;
-    /** What /openapi.json shows as the body when validation is deliberately looser (POST /v1/batch). */
-    openapiBody?: unknown;
+    /** What /openapi.json shows where validation or serialization deliberately differs from the shape. */
+    openapi?: OpenApiOverrides;
   }
 }

@@ -7,7 +7,7 @@ import { isWritesRefused } from "../core/gate.js";
 import type { FlushReport } from "../core/types.js";
 import type { Engine } from "../engine.js";
 
-/** What an operation is called in metrics and logs: the batch op names plus the read-only calls. */
+/** What an operation is called in metrics and logs; a batch op counts under its single endpoint's name. */
 export type OperationName =
   | "join"
   | "leave"
@@ -19,6 +19,16 @@ export type OperationName =
   | "channel_info"
   | "receipts"
   | "delete_channel"
+  | "delete_message"
+  | "mute"
+  | "mark_all_read"
+  | "follow"
+  | "unfollow"
+  | "thread_state"
+  | "thread_read"
+  | "thread_unread"
+  | "thread_info"
+  | "user_threads"
   | "batch"
   | "flush"
   | "sync_status";
@@ -38,7 +48,21 @@ export interface HttpMetrics {
 }
 
 /** The operations the backpressure gate may refuse. */
-const WRITE_OPERATIONS: OperationName[] = ["join", "leave", "post", "read", "unread", "delete_channel"];
+const WRITE_OPERATIONS: OperationName[] = [
+  "join",
+  "leave",
+  "post",
+  "read",
+  "unread",
+  "delete_channel",
+  "delete_message",
+  "mute",
+  "mark_all_read",
+  "follow",
+  "unfollow",
+  "thread_read",
+  "thread_unread",
+];
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const FLUSH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

@@ -51,6 +51,14 @@ export function describeValidationError(error: ErrorObject, where: string): stri
       return `${path} must match ${String(params.pattern)}`;
     case "maxItems":
       return `${path} has too many items; at most ${String(params.limit)} are allowed`;
+    case "minItems":
+      return `${path} needs at least ${String(params.limit)} item${params.limit === 1 ? "" : "s"}`;
+    case "minLength":
+      return params.limit === 1
+        ? `${path} must not be empty`
+        : `${path} is too short; at least ${String(params.limit)} characters are needed`;
+    case "maxLength":
+      return `${path} is too long; at most ${String(params.limit)} characters are allowed`;
     case "minimum":
     case "maximum":
       return `${path} must be ${error.keyword === "minimum" ? "at least" : "at most"} ${String(params.limit)}`;

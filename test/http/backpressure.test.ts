@@ -108,6 +108,52 @@ describe("the worker falls behind while PostgreSQL answers", () => {
     expect(writes.headers["retry-after"]).toBe("1");
     expect(writes.body.error.code).toBe("unavailable");
 
+    // The v1.1 writes are refused alike, alone and as a batch of writes only.
+    const refusedToo = [
+      await call(app, "DELETE", "/v1/channels/bp/messages/m1"),
+      await call(app, "PATCH", "/v1/channels/bp/members/ann", { muted: true }),
+      await call(app, "POST", "/v1/users/ann/read", {}),
+      await call(app, "PUT", "/v1/channels/bp/threads/m1/followers/ann"),
+    ];
+    for (const answer of refusedToo) {
+      expect(answer.status).toBe(503);
+      expect(answer.headers["retry-after"]).toBe("1");
+    }
+    const newWrites = await call(app, "POST", "/v1/batch", {
+      ops: [
+        { op: "deleteMessage", channelId: "bp", messageId: "m1" },
+        { op: "mute", channelId: "bp", userId: "ann", muted: true },
+        { op: "follow", channelId: "bp", threadId: "m1", userId: "ann" },
+        { op: "threadRead", channelId: "bp", threadId: "m1", userId: "ann" },
+      ],
+    });
+    expect(newWrites.status).toBe(503);
+    // The read ops (state, userUnread) are never refused, and keep their batch from being refused whole.
+    const mixed = await call(app, "POST", "/v1/batch", {
+      ops: [
+        { op: "state", channelId: "bp", userId: "ann" },
+        { op: "mute", channelId: "bp", userId: "ann", muted: true },
+        { op: "userUnread", userId: "ann" },
+      ],
+    });
+    expect(mixed.status).toBe(200);
+    expect(mixed.headers["retry-after"]).toBe("1");
+    expect(
+      mixed.body.results.map((r: { ok: boolean; error?: { code: string } }) => r.error?.code ?? "ok"),
+    ).toEqual(["ok", "unavailable", "ok"]);
+    expect(mixed.body.results[0]).toMatchObject({ readSeq: 2, muted: false });
+    const reads = await call(app, "POST", "/v1/batch", {
+      ops: [
+        { op: "state", channelId: "bp", userId: "ann" },
+        { op: "userUnread", userId: "ann" },
+      ],
+    });
+    expect(reads.status).toBe(200);
+    expect(reads.headers["retry-after"]).toBeUndefined();
+    expect(reads.body.results.every((r: { ok: boolean }) => r.ok)).toBe(true);
+    // An empty batch writes nothing, so it is not refused.
+    expect((await call(app, "POST", "/v1/batch", { ops: [] })).status).toBe(200);
+
     // Reads answer, and show that nothing refused took effect.
     const member = await call(app, "GET", "/v1/channels/bp/members/ann");
     expect(member.status).toBe(200);

@@ -20,6 +20,8 @@ const memberState = (fields: Record<string, unknown>) => ({
   channelSeq: 0,
   lastReadMessageId: null,
   lastReadAt: null,
+  firstUnreadMessageId: null,
+  muted: false,
   ...fields,
 });
 
@@ -58,7 +60,14 @@ describe("members and messages", () => {
     const bob = await req("GET", "/v1/channels/general/members/bob");
     expect(bob.status).toBe(200);
     expect(bob.body).toEqual(
-      memberState({ channelId: "general", userId: "bob", unread: 2, mentions: 2, channelSeq: 2 }),
+      memberState({
+        channelId: "general",
+        userId: "bob",
+        unread: 2,
+        mentions: 2,
+        channelSeq: 2,
+        firstUnreadMessageId: "m1",
+      }),
     );
     const alice = await req("GET", "/v1/channels/general/members/alice");
     expect(alice.body).toMatchObject({ unread: 0, readSeq: 2, lastReadMessageId: "m2" });
@@ -75,7 +84,13 @@ describe("members and messages", () => {
     expect(bob.body.unread).toBe(3);
     expect(bob.body.mentions).toBe(2);
     const nobody = await req("GET", "/v1/users/nobody/unread");
-    expect(nobody.body).toEqual({ userId: "nobody", unread: 0, mentions: 0, channels: [] });
+    expect(nobody.body).toEqual({
+      userId: "nobody",
+      unread: 0,
+      mentions: 0,
+      channels: [],
+      threads: { unreadThreads: 0, mentions: 0 },
+    });
   });
 
   it("POST read moves the cursor to a message, forward only, or to the newest", async () => {

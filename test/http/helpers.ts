@@ -40,7 +40,7 @@ export interface Answer {
 /** One request through inject(); a plain object payload is sent as JSON. */
 export async function call(
   app: ReadStateApp,
-  method: "GET" | "PUT" | "POST" | "DELETE",
+  method: "GET" | "PUT" | "POST" | "PATCH" | "DELETE",
   url: string,
   payload?: unknown,
   headers: Record<string, string> = {},

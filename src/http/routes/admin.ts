@@ -1,6 +1,6 @@
 // Operator endpoints under /v1/admin (token-protected like the rest of /v1).
 import type { App, RouteDeps } from "../context.js";
-import { FlushBody, SyncStatusBody, V1Errors } from "../schemas.js";
+import { FlushBody, SyncStatusBody, v1Errors } from "../schemas.js";
 
 export function adminRoutes(app: App, { engine, metrics }: RouteDeps): void {
   app.post(
@@ -8,9 +8,10 @@ export function adminRoutes(app: App, { engine, metrics }: RouteDeps): void {
     {
       config: { op: "flush" },
       schema: {
+        operationId: "flushToPostgres",
         summary: "Write everything dirty at the time of the call to PostgreSQL before answering",
         tags: ["admin"],
-        response: { 200: FlushBody, ...V1Errors },
+        response: { 200: FlushBody, ...v1Errors({}) },
       },
     },
     () => metrics.run("flush", () => engine.flush()),
@@ -21,9 +22,10 @@ export function adminRoutes(app: App, { engine, metrics }: RouteDeps): void {
     {
       config: { op: "sync_status" },
       schema: {
+        operationId: "getSyncStatus",
         summary: "The write-behind backlog",
         tags: ["admin"],
-        response: { 200: SyncStatusBody, ...V1Errors },
+        response: { 200: SyncStatusBody, ...v1Errors({}) },
       },
     },
     () => metrics.run("sync_status", () => engine.syncStatus()),

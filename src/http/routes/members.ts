@@ -1,4 +1,4 @@
-// Member-level endpoints: join, leave, mark read / unread, one member's state, a user's unread totals.
+// Member-level endpoints: join, leave, mute, mark read / unread, one member's state.
 import type { App, RouteDeps } from "../context.js";
 import {
   ChannelParams,
@@ -6,9 +6,9 @@ import {
   MarkUnreadBody,
   MemberParams,
   MemberStateBody,
-  UserParams,
-  UserUnreadBody,
-  V1Errors,
+  MuteBody,
+  NOT_FOUND_WHEN,
+  v1Errors,
 } from "../schemas.js";
 
 export function memberRoutes(app: App, { engine, metrics }: RouteDeps): void {
@@ -17,10 +17,12 @@ export function memberRoutes(app: App, { engine, metrics }: RouteDeps): void {
     {
       config: { op: "join" },
       schema: {
+        operationId: "joinChannel",
         summary: "Join a channel (idempotent: an existing member is unchanged)",
+        description: "The new member's cursor starts at the channel's newest message: nothing is unread.",
         tags: ["members"],
         params: MemberParams,
-        response: { 200: MemberStateBody, ...V1Errors },
+        response: { 200: MemberStateBody, ...v1Errors({ validated: true }) },
       },
     },
     ({ params }) => metrics.run("join", () => engine.join(params.channelId, params.userId)),
@@ -31,10 +33,14 @@ export function memberRoutes(app: App, { engine, metrics }: RouteDeps): void {
     {
       config: { op: "leave" },
       schema: {
-        summary: "Leave a channel: the member and its state are removed",
+        operationId: "leaveChannel",
+        summary: "Leave a channel: the member, its state, its mute and its thread states are removed",
         tags: ["members"],
         params: MemberParams,
-        response: { 204: { type: "null", description: "left" }, ...V1Errors },
+        response: {
+          204: { type: "null", description: "left" },
+          ...v1Errors({ validated: true, notFound: NOT_FOUND_WHEN.member }),
+        },
       },
     },
     async ({ params }, reply) => {
@@ -48,13 +54,37 @@ export function memberRoutes(app: App, { engine, metrics }: RouteDeps): void {
     {
       config: { op: "member_state" },
       schema: {
+        operationId: "getMemberState",
         summary: "One member's read state",
         tags: ["members"],
         params: MemberParams,
-        response: { 200: MemberStateBody, ...V1Errors },
+        response: { 200: MemberStateBody, ...v1Errors({ validated: true, notFound: NOT_FOUND_WHEN.member }) },
       },
     },
     ({ params }) => metrics.run("member_state", () => engine.memberState(params.channelId, params.userId)),
+  );
+
+  app.patch(
+    "/v1/channels/:channelId/members/:userId",
+    {
+      config: { op: "mute" },
+      schema: {
+        operationId: "setMemberMuted",
+        summary: "Mute or unmute a channel for a member",
+        description:
+          "A muted channel is left out of the user's total unread, never out of the total mentions; " +
+          "its own entry keeps its counts. Leaving the channel drops the setting.",
+        tags: ["members"],
+        params: MemberParams,
+        body: MuteBody,
+        response: {
+          200: MemberStateBody,
+          ...v1Errors({ validated: true, body: true, notFound: NOT_FOUND_WHEN.member }),
+        },
+      },
+    },
+    ({ params, body }) =>
+      metrics.run("mute", () => engine.setMuted(params.channelId, params.userId, body.muted)),
   );
 
   app.post(
@@ -62,11 +92,19 @@ export function memberRoutes(app: App, { engine, metrics }: RouteDeps): void {
     {
       config: { op: "read" },
       schema: {
+        operationId: "markRead",
         summary: "Mark read up to a message, or to the newest; the cursor only moves forward",
         tags: ["members"],
         params: ChannelParams,
         body: MarkReadBody,
-        response: { 200: MemberStateBody, ...V1Errors },
+        response: {
+          200: MemberStateBody,
+          ...v1Errors({
+            validated: true,
+            body: true,
+            notFound: { ...NOT_FOUND_WHEN.member, ...NOT_FOUND_WHEN.topLevel },
+          }),
+        },
       },
     },
     ({ params, body }) =>
@@ -78,28 +116,22 @@ export function memberRoutes(app: App, { engine, metrics }: RouteDeps): void {
     {
       config: { op: "unread" },
       schema: {
+        operationId: "markUnread",
         summary: "Mark unread from a message: the cursor moves to just before it",
         tags: ["members"],
         params: ChannelParams,
         body: MarkUnreadBody,
-        response: { 200: MemberStateBody, ...V1Errors },
+        response: {
+          200: MemberStateBody,
+          ...v1Errors({
+            validated: true,
+            body: true,
+            notFound: { ...NOT_FOUND_WHEN.member, ...NOT_FOUND_WHEN.topLevel },
+          }),
+        },
       },
     },
     ({ params, body }) =>
       metrics.run("unread", () => engine.markUnread(params.channelId, body.userId, body.messageId)),
-  );
-
-  app.get(
-    "/v1/users/:userId/unread",
-    {
-      config: { op: "user_unread" },
-      schema: {
-        summary: "Every channel of a user, sorted by channelId, with the totals",
-        tags: ["members"],
-        params: UserParams,
-        response: { 200: UserUnreadBody, ...V1Errors },
-      },
-    },
-    ({ params }) => metrics.run("user_unread", () => engine.userUnread(params.userId)),
   );
 }

@@ -3,7 +3,7 @@
 import { Type } from "typebox";
 import type { Readiness } from "../../core/types.js";
 import type { App, RouteDeps } from "../context.js";
-import { ReadinessBody } from "../schemas.js";
+import { errorBody, ReadinessBody } from "../schemas.js";
 
 /** A readiness probe that hangs is worse than one that fails: load balancers time out differently. */
 const READINESS_TIMEOUT_MS = 3000;
@@ -13,6 +13,7 @@ export function opsRoutes(app: App, { engine, metrics }: RouteDeps, openapi: () 
     "/healthz",
     {
       schema: {
+        operationId: "getHealth",
         summary: "The process is up",
         tags: ["ops"],
         response: { 200: Type.Object({ status: Type.Literal("ok") }) },
@@ -25,9 +26,17 @@ export function opsRoutes(app: App, { engine, metrics }: RouteDeps, openapi: () 
     "/readyz",
     {
       schema: {
+        operationId: "getReadiness",
         summary: "Redis and PostgreSQL reachable, schema in place; 503 with the reasons otherwise",
         tags: ["ops"],
-        response: { 200: ReadinessBody, 503: ReadinessBody },
+        response: {
+          200: ReadinessBody,
+          // While the server shuts down, app.ts answers every request with the bare error body: the
+          // 503 schema must take it too, or serializing it fails and the probe sees a 500.
+          503: Type.Union([ReadinessBody, errorBody(["unavailable"], "the server is shutting down")], {
+            description: "not ready (each dependency's verdict), or shutting down (the error alone)",
+          }),
+        },
       },
     },
     async (request, reply) => {
@@ -59,6 +68,7 @@ export function opsRoutes(app: App, { engine, metrics }: RouteDeps, openapi: () 
     "/metrics",
     {
       schema: {
+        operationId: "getMetrics",
         summary: "Prometheus metrics: operations, latency, write-behind backlog and lag, flushes, errors",
         tags: ["ops"],
         produces: ["text/plain"],
@@ -72,7 +82,16 @@ export function opsRoutes(app: App, { engine, metrics }: RouteDeps, openapi: () 
 
   app.get(
     "/openapi.json",
-    { schema: { summary: "This API, as OpenAPI 3.1, generated from the route schemas", tags: ["ops"] } },
+    {
+      schema: {
+        operationId: "getOpenApiDocument",
+        summary: "This API, as OpenAPI 3.1, generated from the route schemas",
+        tags: ["ops"],
+        response: {
+          200: Type.Object({}, { additionalProperties: true, description: "an OpenAPI 3.1 document" }),
+        },
+      },
+    },
     async () => openapi(),
   );
 }
