@@ -86,7 +86,9 @@ describe("on Redis Cluster", () => {
     // v1.1 on the cluster: a thread lives under its channel's hash tag, so its scripts stay in one slot;
     // mark-all-read groups its channels by hash tag.
     await Promise.all(
-      channels.map((c) => rs.post(c, { messageId: "r1", senderId: "bob", threadId: "m1", mentions: ["ann"] })),
+      channels.map((c) =>
+        rs.post(c, { messageId: "r1", senderId: "bob", threadId: "m1", mentions: ["ann"] }),
+      ),
     );
     await rs.deleteMessage("cl-1", "r1");
     await rs.setMuted("cl-2", "ann", true);
@@ -95,7 +97,11 @@ describe("on Redis Cluster", () => {
     expect(threads).toMatchObject({ unreadThreads: 10, mentions: 11 });
     expect((await rs.markAllRead("bob")).unread).toBe(0);
     const unreadV11 = await rs.userUnread("ann");
-    expect(unreadV11).toMatchObject({ unread: 11, mentions: 12, threads: { unreadThreads: 10, mentions: 11 } });
+    expect(unreadV11).toMatchObject({
+      unread: 11,
+      mentions: 12,
+      threads: { unreadThreads: 10, mentions: 11 },
+    });
 
     expect((await rs.flush()).remaining).toBe(0);
     const rows = await queryPg(space, "SELECT count(*)::int AS n FROM members WHERE active");
