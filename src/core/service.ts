@@ -227,14 +227,22 @@ export class ReadStateService {
     // Issued in one tick, the marks share one script call per hash tag group (batcher.ts).
     const behind = [...states].filter(([, c]) => c.state.readSeq < c.state.channelSeq);
     await Promise.all(
-      behind.map(([channelId]) =>
-        this.withChannel(channelId, () => this.hot.markRead(channelId, userId, undefined)).catch((err) => {
+      behind.map(async ([channelId, channel]) => {
+        try {
+          const state = await this.withChannel(channelId, () =>
+            this.hot.markRead(channelId, userId, undefined),
+          );
+          states.set(channelId, { ...channel, state });
+        } catch (err) {
           // Left the channel (or it was deleted) since it was read: a non-member's channel is left alone.
           if (!(err instanceof ReadStateError && err.code === "not_a_member")) throw err;
-        }),
-      ),
+          states.delete(channelId);
+        }
+      }),
     );
-    return this.userUnread(userId);
+    // Every channel of the user was read above (and threads are not touched): its answer is at hand.
+    // A list names only some channels, and the answer covers all of them.
+    return channelIds === undefined ? userUnreadOf(userId, states) : this.userUnread(userId);
   }
 
   /** The user's state in each of their channels, with their threads, sorted by channelId. */

@@ -20,7 +20,8 @@ OPS.thread_read = function(k, dirty, a)
   end
 
   if target > readSeq then
-    local now = now_ms()
+    -- As a string: the stored value a later read answers with.
+    local now = tostring(now_ms())
     set_thread_cursor(k, threadId, userId, target, now, targetId, next_version(k))
     mark_dirty(k, dirty, channelId, now)
     return thread_state(k, threadId, userId, target, threadSeq, now, targetId)

@@ -13,7 +13,8 @@ OPS.thread_unread = function(k, dirty, a)
 
   local target = seq - 1
   if target ~= readSeq then
-    local now = now_ms()
+    -- As a string: the stored value a later read answers with.
+    local now = tostring(now_ms())
     local targetId = reply_id(k, threadId, target)
     set_thread_cursor(k, threadId, userId, target, now, targetId, next_version(k))
     mark_dirty(k, dirty, channelId, now)
