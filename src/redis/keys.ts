@@ -11,16 +11,19 @@ export const PARTITIONS = 256;
 /** The channel keys a script receives, in this order (see each script's header). */
 export const CHANNEL_KEY_NAMES = [
   "meta", // hash: seq, lmid (messageId at seq, deleted or not), ver, live, reset, rf (reset flushed),
-  //        ct (claim time), gen (fencing generation), nf ('1': loaded absent without a generation)
+  //        ct (claim time), gen (fencing generation), nf ('1': loaded absent without a generation),
+  //        nd (messages ever deleted), nm (members muting it), nt ('1' once it has thread entries):
+  //        each lets a state read skip a lookup while it is absent
   "cur", // zset: userId -> readSeq (the read cursors)
-  "lra", // hash: userId -> "lastReadAt (ms)|lastReadMessageId[|1 while muted]", either part may be empty
+  "lra", // hash: userId -> "lastReadAt (ms)|lastReadMessageId", either part may be empty
   "msg", // hash: messageId -> "<seq>" for a top-level message, "<seq>|<threadId>" for a reply
   "seqs", // hash: seq -> messageId (top-level messages)
   "mn", // zset, all scores 0: "userId|<seq, 16 digits>" for every named mention of a live message
   "all", // zset: "<seq>" -> seq, the live mentionAll messages
   "alls", // zset, all scores 0: "senderId|<seq, 16 digits>" for mentionAll messages, to leave out own ones
   "mdat", // hash: messageId -> "senderId|mentionAll|m1,m2" for every message (root senders, deletes)
-  "th", // hash, threads: "s|threadId" -> threadSeq, "m|threadId|<seq>" -> reply messageId,
+  "th", // hash: "q|userId" -> 1 while the member muted the channel; threads: "s|threadId" -> threadSeq,
+  //      "m|threadId|<seq>" -> reply messageId,
   //      "c|threadId|userId" -> "readSeq|lastReadAt|lastReadMessageId" (following) or "x" (unfollowed)
   "ix", // zset, all scores 0, ranged by prefix: "d|<seq>" deleted message, "r|threadId|<seq>" deleted
   //      reply, "f|threadId|userId" follower, "u|userId|threadId" an entry of c| (what a leave drops),

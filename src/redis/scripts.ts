@@ -1,7 +1,8 @@
 // Registers each Lua script once per connection (ioredis defineCommand: EVALSHA, falling back to
 // EVAL after a Redis restart).
 //
-// _lib.lua is prepended to every script. An operation's file (join.lua, …) defines OPS.<name>; its
+// _lib.lua is prepended to every script (and _threads.lua to those that touch threads). An
+// operation's file (join.lua, …) defines OPS.<name>; its
 // script is the library, that file and a call of it. apply.lua runs many operations in one call,
 // so it carries every operation's file.
 //
@@ -82,6 +83,26 @@ const FLAGS: Partial<Record<ScriptName, string>> = {
 
 export type ScriptName = OperationName | keyof typeof SCRIPTS;
 
+/**
+ * Scripts that also get _threads.lua: a script runs its whole library on every call (defining each
+ * function anew), and the hot channel operations skip the thread helpers.
+ */
+const THREAD_SCRIPTS: ReadonlySet<ScriptName> = new Set([
+  "reply",
+  "leave",
+  "follow",
+  "unfollow",
+  "thread_read",
+  "thread_unread",
+  "thread_state",
+  "thread_info",
+  "receipts",
+  "apply",
+  "apply_reads",
+  "member_states",
+  "claim",
+]);
+
 /** Commands of the scripts called with their key count first. */
 export const DYNAMIC_KEY_SCRIPTS = Object.entries(SCRIPTS)
   .filter(([, keys]) => keys < 0)
@@ -96,10 +117,11 @@ export type ScriptClient = {
 export function defineScripts(client: Redis | Cluster): void {
   const read = (name: string) => readFileSync(join(SCRIPTS_DIR, `${name}.lua`), "utf8");
   const lib = read("_lib");
+  const threads = read("_threads");
   const operations = Object.keys(OPERATIONS).map(read).join("\n");
   const head = (name: ScriptName) => {
     const flags = FLAGS[name];
-    return `${flags ? `#!lua flags=${flags}` : "#!lua"}\n${lib}`;
+    return `${flags ? `#!lua flags=${flags}` : "#!lua"}\n${lib}${THREAD_SCRIPTS.has(name) ? `\n${threads}` : ""}`;
   };
   for (const [name, keys] of Object.entries(OPERATIONS)) {
     client.defineCommand(`rs_${name}`, {

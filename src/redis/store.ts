@@ -196,21 +196,21 @@ export class RedisStore implements HotStore {
         const reply = (await this.call(() =>
           this.redis.rs_member_states(keys.length, ...keys, userId, ...group),
         )) as unknown[];
-        // Per channel: status, 8 member fields, n, n × (threadId, 7 thread fields).
+        // Per channel "status|8 member fields|n", then n × "threadId|7 thread fields".
         let i = 0;
         for (const channelId of group) {
-          const status = reply[i] as string;
-          const state = toMemberState(reply.slice(i + 1, i + 9));
-          const threads: RawUserChannel["threads"] = [];
-          const count = Number(reply[i + 9]);
-          i += 10;
-          for (let n = 0; n < count; n++, i += 8) {
-            threads.push({ threadId: String(reply[i]), state: toThreadState(reply.slice(i + 1, i + 8)) });
+          const fields = String(reply[i++]).split("|");
+          const status = fields[0] as "ok" | "not_loaded" | "not_a_member";
+          if (status !== "ok") {
+            states.set(channelId, status);
+            continue;
           }
-          states.set(
-            channelId,
-            status === "ok" ? { state, threads } : (status as "not_loaded" | "not_a_member"),
-          );
+          const threads: RawUserChannel["threads"] = [];
+          for (let n = Number(fields[9]); n > 0; n--) {
+            const thread = String(reply[i++]).split("|");
+            threads.push({ threadId: thread[0] as string, state: threadStateOf(thread, 1) });
+          }
+          states.set(channelId, { state: memberStateOf(fields, 1), threads });
         }
       }),
     );
@@ -280,11 +280,10 @@ export class RedisStore implements HotStore {
         pipeline.zadd(cur as string, ...part.flatMap((m) => [m.readSeq, m.userId]));
         pipeline.hset(
           lra as string,
-          ...part.flatMap((m) => [
-            m.userId,
-            `${m.lastReadAtMs ?? ""}|${m.lastReadMessageId ?? ""}${m.muted ? "|1" : ""}`,
-          ]),
+          ...part.flatMap((m) => [m.userId, `${m.lastReadAtMs ?? ""}|${m.lastReadMessageId ?? ""}`]),
         );
+        const muted = part.filter((m) => m.muted).flatMap((m) => [`q|${m.userId}`, "1"]);
+        if (muted.length > 0) pipeline.hset(th as string, ...muted);
       }
       const threadSeqs = new Map<string, number>();
       for (const part of chunks(snapshot.messages, LOAD_CHUNK)) {
@@ -363,6 +362,9 @@ export class RedisStore implements HotStore {
         token,
         snapshot.generation,
         snapshot.fenced ? "1" : "0",
+        snapshot.messages.filter((m) => m.deleted && m.threadId === null).length,
+        snapshot.followers.length > 0 ? "1" : "0",
+        snapshot.members.filter((m) => m.muted).length,
       );
       return installed === 1;
     });
@@ -546,6 +548,33 @@ function toMemberState(reply: unknown): RawMemberState {
     lastReadAtMs: lastReadAt ? Number(lastReadAt) : null,
     firstUnreadMessageId: firstUnread || null,
     muted: muted === 1,
+  };
+}
+
+/** A member state from its 8 fields as strings, starting at fields[at] (member_states.lua). */
+function memberStateOf(fields: string[], at: number): RawMemberState {
+  return {
+    readSeq: Number(fields[at]),
+    channelSeq: Number(fields[at + 1]),
+    unread: Number(fields[at + 2]),
+    mentions: Number(fields[at + 3]),
+    lastReadMessageId: fields[at + 4] || null,
+    lastReadAtMs: fields[at + 5] ? Number(fields[at + 5]) : null,
+    firstUnreadMessageId: fields[at + 6] || null,
+    muted: fields[at + 7] === "1",
+  };
+}
+
+/** A thread state from its 7 fields as strings, starting at fields[at] (member_states.lua). */
+function threadStateOf(fields: string[], at: number): RawThreadState {
+  return {
+    readSeq: Number(fields[at]),
+    threadSeq: Number(fields[at + 1]),
+    unread: Number(fields[at + 2]),
+    mentions: Number(fields[at + 3]),
+    lastReadMessageId: fields[at + 4] || null,
+    lastReadAtMs: fields[at + 5] ? Number(fields[at + 5]) : null,
+    firstUnreadMessageId: fields[at + 6] || null,
   };
 }
 

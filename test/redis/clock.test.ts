@@ -58,6 +58,9 @@ it.each([
     "t",
     1,
     "1",
+    0,
+    "0",
+    0,
   );
   const writeKeys = [...channel, keys.dirty(keys.partitionOf(c))];
   const joined = (await redis.rs_join(...writeKeys, scriptDeadline(clock, 2000), c, "u1")) as unknown[];

@@ -62,10 +62,12 @@ local function is_loaded(k)
   return redis.call('EXISTS', k.meta) == 1
 end
 
--- The channelSeq, or nil when the channel is not loaded: one command for both questions.
+-- The channelSeq, or nil when the channel is not loaded: one command for both questions. Then how
+-- many of its messages were ever deleted (meta 'nd') and how many members muted it (meta 'nm'):
+-- 0 spares member_state a command each.
 local function loaded_seq(k)
-  local seq = redis.call('HGET', k.meta, 'seq')
-  if seq then return tonumber(seq) end
+  local meta = redis.call('HMGET', k.meta, 'seq', 'nd', 'nm')
+  if meta[1] then return tonumber(meta[1]), tonumber(meta[2] or '0'), tonumber(meta[3] or '0') end
   return nil
 end
 
@@ -84,9 +86,11 @@ local function mentions_above(k, userId, readSeq)
   return named + everyone - own
 end
 
--- Live (non-deleted) messages above readSeq, and how many deleted ones lie there too.
-local function unread_above(k, readSeq, seq)
+-- Live (non-deleted) messages above readSeq, and how many deleted ones lie there too. anyDeleted:
+-- the channel's meta 'nd' (nil or 0 when no message of it was ever deleted).
+local function unread_above(k, readSeq, seq, anyDeleted)
   if seq <= readSeq then return 0, 0 end
+  if not anyDeleted or anyDeleted == 0 then return seq - readSeq, 0 end
   local deleted = redis.call('ZLEXCOUNT', k.ix, '(d|' .. pad(readSeq), '(d}')
   return seq - readSeq - deleted, deleted
 end
@@ -130,33 +134,33 @@ local function first_unread(k, readSeq, unread, deleted)
   return redis.call('HGET', k.seqs, seq) or ''
 end
 
--- A member's last read, kept beside its cursor as "lastReadAt|lastReadMessageId[|1]" (either part
--- may be empty; the third is there while the channel is muted): one read answers all three.
+-- A member's last read, kept beside its cursor as "lastReadAt|lastReadMessageId" (either part may be
+-- empty): one read answers both, instead of a second lookup in the seq index.
 local function last_read(value)
-  if not value then return '', '', false end
+  if not value then return '', '' end
   local bar = string.find(value, '|', 1, true)
-  if not bar then return value, '', false end
-  local rest = string.sub(value, bar + 1)
-  local bar2 = string.find(rest, '|', 1, true)
-  if not bar2 then return string.sub(value, 1, bar - 1), rest, false end
-  return string.sub(value, 1, bar - 1), string.sub(rest, 1, bar2 - 1), string.sub(rest, bar2 + 1) == '1'
+  if not bar then return value, '' end
+  return string.sub(value, 1, bar - 1), string.sub(value, bar + 1)
 end
 
-local function last_read_value(at, messageId, muted)
-  if muted then return at .. '|' .. messageId .. '|1' end
-  return at .. '|' .. messageId
+-- Whether userId muted the channel: "q|userId" in th, looked up only when some member did (anyMuted,
+-- the channel's meta 'nm'). Kept apart from the last read so that a cursor move need not read it.
+local function is_muted(k, userId, anyMuted)
+  if not anyMuted or anyMuted == 0 then return false end
+  return redis.call('HGET', k.th, 'q|' .. userId) == '1'
 end
 
 -- The member state reply: { readSeq, channelSeq, unread, mentions, lastReadMessageId or '',
 -- lastReadAt or '', firstUnreadMessageId or '', muted 1 | 0 }.
--- The last read is fetched unless the caller just wrote it.
-local function member_state(k, userId, readSeq, seq, lastRead)
-  local unread, deleted = unread_above(k, readSeq, seq)
+-- The last read is fetched unless the caller just wrote it; anyDeleted and anyMuted are the channel's
+-- meta 'nd' and 'nm'.
+local function member_state(k, userId, readSeq, seq, lastRead, anyDeleted, anyMuted)
+  local unread, deleted = unread_above(k, readSeq, seq, anyDeleted)
   local mentions = 0
   if unread > 0 then mentions = mentions_above(k, userId, readSeq) end
-  local at, lastId, muted = last_read(lastRead or redis.call('HGET', k.lra, userId))
+  local at, lastId = last_read(lastRead or redis.call('HGET', k.lra, userId))
   local mutedFlag = 0
-  if muted then mutedFlag = 1 end
+  if is_muted(k, userId, anyMuted) then mutedFlag = 1 end
   return { readSeq, seq, unread, mentions, lastId, at, first_unread(k, readSeq, unread, deleted), mutedFlag }
 end
 
@@ -173,74 +177,6 @@ local function top_level_seq(k, messageId)
   local seq, threadId = message_position(redis.call('HGET', k.msg, messageId))
   if threadId == '' then return seq end
   return nil
-end
-
--- Threads live in the channel's th hash and ix index (keys.ts), so one script changes a channel and
--- its threads atomically, on Redis Cluster too.
-
-local function follower_field(threadId, userId)
-  return 'c|' .. threadId .. '|' .. userId
-end
-
--- A follower's entry of th: readSeq, lastReadAt, lastReadMessageId; nil when not following (no
--- entry, or 'x': unfollowed).
-local function parse_follower(value)
-  if not value or value == 'x' then return nil end
-  local b1 = string.find(value, '|', 1, true)
-  local b2 = string.find(value, '|', b1 + 1, true)
-  return tonumber(string.sub(value, 1, b1 - 1)), string.sub(value, b1 + 1, b2 - 1), string.sub(value, b2 + 1)
-end
-
-local function thread_seq(k, threadId)
-  return tonumber(redis.call('HGET', k.th, 's|' .. threadId) or '0')
-end
-
--- The messageId of the thread's reply at seq ('' for 0).
-local function reply_id(k, threadId, seq)
-  if seq <= 0 then return '' end
-  return redis.call('HGET', k.th, 'm|' .. threadId .. '|' .. seq) or ''
-end
-
--- Mentions of userId in the thread's live replies above readSeq, as mentions_above counts a channel's.
-local function thread_mentions_above(k, threadId, userId, readSeq)
-  local prefix = 'n|' .. threadId .. '|'
-  local function count(who)
-    return redis.call('ZLEXCOUNT', k.ix, '(' .. prefix .. who .. '|' .. pad(readSeq), '(' .. prefix .. who .. '}')
-  end
-  local everyone = count('*')
-  local own = 0
-  if everyone > 0 then own = count('-' .. userId) end
-  return count(userId) + everyone - own
-end
-
--- The thread state reply: { readSeq, threadSeq, unread, mentions, lastReadMessageId or '',
--- lastReadAt or '', firstUnreadMessageId or '' }.
-local function thread_state(k, threadId, userId, readSeq, threadSeq, at, lastId)
-  local unread, deleted = 0, 0
-  if threadSeq > readSeq then
-    deleted = redis.call('ZLEXCOUNT', k.ix, '(r|' .. threadId .. '|' .. pad(readSeq), '(r|' .. threadId .. '}')
-    unread = threadSeq - readSeq - deleted
-  end
-  local mentions, first = 0, ''
-  if unread > 0 then
-    mentions = thread_mentions_above(k, threadId, userId, readSeq)
-    local seq = readSeq + 1
-    if deleted > 0 then seq = first_live(k, 'r|' .. threadId .. '|', seq) end
-    first = reply_id(k, threadId, seq)
-  end
-  return { readSeq, threadSeq, unread, mentions, lastId, at, first }
-end
-
--- Stores a follower's cursor and records the change for the worker.
-local function set_thread_cursor(k, threadId, userId, readSeq, at, lastId, ver)
-  redis.call('HSET', k.th, follower_field(threadId, userId), readSeq .. '|' .. at .. '|' .. lastId)
-  redis.call('ZADD', k.dmem, ver, '#' .. threadId .. '|' .. userId)
-end
-
--- Makes userId a follower with its cursor at readSeq (no read time yet, as a join).
-local function start_following(k, threadId, userId, readSeq, ver)
-  set_thread_cursor(k, threadId, userId, readSeq, '', reply_id(k, threadId, readSeq), ver)
-  redis.call('ZADD', k.ix, 0, 'f|' .. threadId .. '|' .. userId, 0, 'u|' .. userId .. '|' .. threadId)
 end
 
 local function read_seq(k, userId)
@@ -270,10 +206,10 @@ local function touch_channel_row(k, ver)
 end
 
 -- Moves userId's cursor to readSeq (the message messageId, '' for none) and records the change for
--- the worker. `muted` carries the member's setting over. Returns the last read it stored.
-local function set_cursor(k, dirty, channelId, userId, readSeq, messageId, now, muted)
+-- the worker. Returns the last read it stored.
+local function set_cursor(k, dirty, channelId, userId, readSeq, messageId, now)
   local ver = next_version(k)
-  local lastRead = last_read_value(now, messageId, muted)
+  local lastRead = now .. '|' .. messageId
   redis.call('ZADD', k.cur, readSeq, userId)
   redis.call('HSET', k.lra, userId, lastRead)
   redis.call('ZADD', k.dmem, ver, userId)

@@ -30,7 +30,7 @@ for i = 5, #ARGV do
   local channelId = ARGV[i]
   if redis.call('ZSCORE', dirty, channelId) then
     local k = channel_keys(2 + (i - 5) * CHANNEL_KEYS)
-    local meta = redis.call('HMGET', k.meta, 'seq', 'lmid', 'ver', 'live', 'reset', 'rf', 'cv', 'cw', 'gen')
+    local meta = redis.call('HMGET', k.meta, 'seq', 'lmid', 'ver', 'live', 'reset', 'rf', 'cv', 'cw', 'gen', 'nm')
     local rowDirty = '0'
     if tonumber(meta[7] or '0') > tonumber(meta[8] or '0') then rowDirty = '1' end
     local resetPending = '0'
@@ -76,9 +76,9 @@ for i = 5, #ARGV do
         end
       else
         local readSeq = redis.call('ZSCORE', k.cur, entry)
-        local at, lastId, muted = last_read(redis.call('HGET', k.lra, entry))
+        local at, lastId = last_read(redis.call('HGET', k.lra, entry))
         local mutedFlag = '0'
-        if muted then mutedFlag = '1' end
+        if is_muted(k, entry, tonumber(meta[10] or '0')) then mutedFlag = '1' end
         for _, v in ipairs({ entry, readSeq or '', at, lastId, version, mutedFlag }) do
           table.insert(members, v)
         end

@@ -12,6 +12,7 @@ OPS.delete_channel = function(k, dirty, a)
   redis.call('DEL', k.cur, k.lra, k.msg, k.seqs, k.mn, k.all, k.alls, k.mdat, k.th, k.ix, k.dmem, k.dmsg)
   local ver = next_version(k)
   redis.call('HSET', k.meta, 'seq', 0, 'lmid', '', 'live', 0, 'reset', ver)
+  redis.call('HDEL', k.meta, 'nd', 'nt', 'nm')
   touch_channel_row(k, ver)
   mark_dirty(k, dirty, channelId, now_ms())
   return 1

@@ -15,6 +15,7 @@ OPS.delete_message = function(k, dirty, a)
   local marker = 'd|' .. seqKey
   if threadId ~= '' then marker = 'r|' .. threadId .. '|' .. seqKey end
   if redis.call('ZADD', k.ix, 'NX', 0, marker) == 0 then return 1 end
+  if threadId == '' then redis.call('HINCRBY', k.meta, 'nd', 1) end
 
   local data = redis.call('HGET', k.mdat, messageId) or '||'
   local b1 = string.find(data, '|', 1, true)

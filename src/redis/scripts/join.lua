@@ -6,14 +6,14 @@
 -- RS_NOT_FENCED (cached as absent without a fencing generation: load it fenced, then retry)
 OPS.join = function(k, dirty, a)
   local channelId, userId = a[1], a[2]
-  local meta = redis.call('HMGET', k.meta, 'seq', 'lmid', 'nf')
+  local meta = redis.call('HMGET', k.meta, 'seq', 'lmid', 'nf', 'nd', 'nm')
   if not meta[1] then return nil, 'RS_NOT_LOADED' end
   if meta[3] == '1' then return nil, 'RS_NOT_FENCED' end
   local seq = tonumber(meta[1])
 
   local readSeq = read_seq(k, userId)
   if readSeq then
-    local state = member_state(k, userId, readSeq, seq)
+    local state = member_state(k, userId, readSeq, seq, nil, tonumber(meta[4] or '0'), tonumber(meta[5] or '0'))
     table.insert(state, 1, 0)
     return state
   end

@@ -1,4 +1,4 @@
--- leave: remove userId and its state from the channel, its thread states and unfollow marks
+-- leave: remove userId and its state from the channel, its mute, thread states and unfollow marks
 -- included. The worker writes the removals as versioned tombstones, so a stale flush can never
 -- bring them back. O(threads the user had an entry in, in this channel).
 -- k: the channel's keys (from KEYS), dirty: its partition's dirty index (the KEY after them)
@@ -12,6 +12,7 @@ OPS.leave = function(k, dirty, a)
   local ver = next_version(k)
   redis.call('ZREM', k.cur, userId)
   redis.call('HDEL', k.lra, userId)
+  if redis.call('HDEL', k.th, 'q|' .. userId) == 1 then redis.call('HINCRBY', k.meta, 'nm', -1) end
   redis.call('ZADD', k.dmem, ver, userId)
   local prefix = 'u|' .. userId .. '|'
   local entries = redis.call('ZRANGE', k.ix, '[' .. prefix, '(u|' .. userId .. '}', 'BYLEX')

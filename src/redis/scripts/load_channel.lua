@@ -8,7 +8,9 @@
 -- unused), KEYS[25] the channel's load lease
 -- ARGV[1] seq, ARGV[2] lastMessageId or '', ARGV[3] version, ARGV[4] live '1' | '0',
 -- ARGV[5] reset version, ARGV[6] cache ttl (ms), ARGV[7] the loader's token,
--- ARGV[8] fencing generation, ARGV[9] fenced '1' | '0' (absent from PostgreSQL, loaded for a read)
+-- ARGV[8] fencing generation, ARGV[9] fenced '1' | '0' (absent from PostgreSQL, loaded for a read),
+-- ARGV[10] deleted top-level messages (meta 'nd'), ARGV[11] '1' when it has thread entries (meta 'nt'),
+-- ARGV[12] members who muted it (meta 'nm')
 -- Returns 1 installed | 0 lease lost (staging dropped)
 local k = channel_keys(0)
 local staging = {}
@@ -32,6 +34,9 @@ end
 redis.call('HSET', k.meta, 'seq', ARGV[1], 'lmid', ARGV[2], 'ver', ARGV[3], 'live', ARGV[4],
   'reset', ARGV[5], 'rf', ARGV[5], 'gen', ARGV[8])
 if ARGV[9] ~= '1' then redis.call('HSET', k.meta, 'nf', '1') end
+if ARGV[10] ~= '0' then redis.call('HSET', k.meta, 'nd', ARGV[10]) end
+if ARGV[11] == '1' then redis.call('HSET', k.meta, 'nt', 1) end
+if ARGV[12] ~= '0' then redis.call('HSET', k.meta, 'nm', ARGV[12]) end
 -- Loaded state is clean: it expires with the rest of the cache unless a change makes it dirty.
 expire_cached(k, now_ms() + tonumber(ARGV[6]))
 return 1

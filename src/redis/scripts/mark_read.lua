@@ -5,9 +5,9 @@
 -- Returns member state | nil, error code RS_NOT_LOADED, RS_NOT_A_MEMBER, RS_UNKNOWN_MESSAGE
 OPS.mark_read = function(k, dirty, a)
   local channelId, userId, messageId = a[1], a[2], a[3]
-  local meta = redis.call('HMGET', k.meta, 'seq', 'lmid')
+  local meta = redis.call('HMGET', k.meta, 'seq', 'lmid', 'nd', 'nm')
   if not meta[1] then return nil, 'RS_NOT_LOADED' end
-  local seq = tonumber(meta[1])
+  local seq, anyDeleted, anyMuted = tonumber(meta[1]), tonumber(meta[3] or '0'), tonumber(meta[4] or '0')
   local readSeq = read_seq(k, userId)
   if not readSeq then return nil, 'RS_NOT_A_MEMBER' end
 
@@ -21,9 +21,8 @@ OPS.mark_read = function(k, dirty, a)
   end
 
   if target > readSeq then
-    local _, _, muted = last_read(redis.call('HGET', k.lra, userId))
-    local lastRead = set_cursor(k, dirty, channelId, userId, target, targetId, now_ms(), muted)
-    return member_state(k, userId, target, seq, lastRead)
+    local lastRead = set_cursor(k, dirty, channelId, userId, target, targetId, now_ms())
+    return member_state(k, userId, target, seq, lastRead, anyDeleted, anyMuted)
   end
-  return member_state(k, userId, readSeq, seq)
+  return member_state(k, userId, readSeq, seq, nil, anyDeleted, anyMuted)
 end

@@ -4,7 +4,7 @@
 -- Returns member state | nil, error code RS_NOT_LOADED, RS_NOT_A_MEMBER, RS_UNKNOWN_MESSAGE
 OPS.mark_unread = function(k, dirty, a)
   local channelId, userId, messageId = a[1], a[2], a[3]
-  local channelSeq = loaded_seq(k)
+  local channelSeq, anyDeleted, anyMuted = loaded_seq(k)
   if not channelSeq then return nil, 'RS_NOT_LOADED' end
   local readSeq = read_seq(k, userId)
   if not readSeq then return nil, 'RS_NOT_A_MEMBER' end
@@ -15,9 +15,8 @@ OPS.mark_unread = function(k, dirty, a)
   if target ~= readSeq then
     local targetId = ''
     if target > 0 then targetId = redis.call('HGET', k.seqs, target) or '' end
-    local _, _, muted = last_read(redis.call('HGET', k.lra, userId))
-    local lastRead = set_cursor(k, dirty, channelId, userId, target, targetId, now_ms(), muted)
-    return member_state(k, userId, target, channelSeq, lastRead)
+    local lastRead = set_cursor(k, dirty, channelId, userId, target, targetId, now_ms())
+    return member_state(k, userId, target, channelSeq, lastRead, anyDeleted, anyMuted)
   end
-  return member_state(k, userId, readSeq, channelSeq)
+  return member_state(k, userId, readSeq, channelSeq, nil, anyDeleted, anyMuted)
 end

@@ -4,9 +4,9 @@
 -- Returns member state | nil, error code RS_NOT_LOADED, RS_NOT_A_MEMBER
 OPS.member_state = function(k, dirty, a)
   local userId = a[2]
-  local seq = loaded_seq(k)
+  local seq, anyDeleted, anyMuted = loaded_seq(k)
   if not seq then return nil, 'RS_NOT_LOADED' end
   local readSeq = read_seq(k, userId)
   if not readSeq then return nil, 'RS_NOT_A_MEMBER' end
-  return member_state(k, userId, readSeq, seq)
+  return member_state(k, userId, readSeq, seq, nil, anyDeleted, anyMuted)
 end

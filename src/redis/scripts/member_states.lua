@@ -3,40 +3,37 @@
 -- caller groups channels by hash tag.
 -- KEYS: 13 per channel (keys.ts order)
 -- ARGV[1] userId, ARGV[2..] channelIds, in the order of their keys
--- Returns per channel: status ('ok' | 'not_loaded' | 'not_a_member'), the 8 fields of a member state
--- (zeros and '' unless 'ok'), the number n of threads the user follows there, then per thread (sorted
--- by threadId): threadId and the 7 fields of a thread state
+-- Returns per channel one string, '|'-separated (IDs never contain '|'; one bulk string costs both
+-- sides less than ten replies): status ('ok' | 'not_loaded' | 'not_a_member'), then for 'ok' the 8
+-- fields of a member state and the number n of threads the user follows there; then n strings, one
+-- per thread (sorted by threadId): threadId and the 7 fields of a thread state
 local userId = ARGV[1]
 local reply = {}
 for i = 2, #ARGV do
   local k = channel_keys((i - 2) * CHANNEL_KEYS)
-  local status, state = 'ok', { 0, 0, 0, 0, '', '', '', 0 }
-  local threads = {}
-  local seq = loaded_seq(k)
+  local meta = redis.call('HMGET', k.meta, 'seq', 'nd', 'nt', 'nm')
+  local seq = tonumber(meta[1])
+  local readSeq = seq and read_seq(k, userId)
   if not seq then
-    status = 'not_loaded'
+    table.insert(reply, 'not_loaded')
+  elseif not readSeq then
+    table.insert(reply, 'not_a_member')
   else
-    local readSeq = read_seq(k, userId)
-    if readSeq then
-      state = member_state(k, userId, readSeq, seq)
+    local state = member_state(k, userId, readSeq, seq, nil, tonumber(meta[2] or '0'), tonumber(meta[4] or '0'))
+    local threads = {}
+    if meta[3] then
       local prefix = 'u|' .. userId .. '|'
       for _, entry in ipairs(redis.call('ZRANGE', k.ix, '[' .. prefix, '(u|' .. userId .. '}', 'BYLEX')) do
         local threadId = string.sub(entry, #prefix + 1)
         local threadRead, at, lastId = parse_follower(redis.call('HGET', k.th, follower_field(threadId, userId)))
         if threadRead then
-          table.insert(threads, threadId)
-          for _, v in ipairs(thread_state(k, threadId, userId, threadRead, thread_seq(k, threadId), at, lastId)) do
-            table.insert(threads, v)
-          end
+          local t = thread_state(k, threadId, userId, threadRead, thread_seq(k, threadId), at, lastId)
+          table.insert(threads, threadId .. '|' .. table.concat(t, '|'))
         end
       end
-    else
-      status = 'not_a_member'
     end
+    table.insert(reply, 'ok|' .. table.concat(state, '|') .. '|' .. #threads)
+    for _, t in ipairs(threads) do table.insert(reply, t) end
   end
-  table.insert(reply, status)
-  for _, v in ipairs(state) do table.insert(reply, v) end
-  table.insert(reply, #threads / 8)
-  for _, v in ipairs(threads) do table.insert(reply, v) end
 end
 return reply

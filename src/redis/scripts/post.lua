@@ -38,9 +38,8 @@ OPS.post = function(k, dirty, a)
   end
 
   if read_seq(k, senderId) then
-    local _, _, muted = last_read(redis.call('HGET', k.lra, senderId))
     redis.call('ZADD', k.cur, seq, senderId)
-    redis.call('HSET', k.lra, senderId, last_read_value(now, messageId, muted))
+    redis.call('HSET', k.lra, senderId, now .. '|' .. messageId)
     redis.call('ZADD', k.dmem, ver, senderId)
   end
   mark_dirty(k, dirty, channelId, now)
