@@ -7,7 +7,12 @@
 // demands that same time for as long as the stamp lives. Channel and thread cursors share one
 // counter, so a stamp names one change of one cursor.
 
-export type ErrorCode = "not_a_member" | "unknown_message" | "not_found" | "not_following" | "validation_failed";
+export type ErrorCode =
+  | "not_a_member"
+  | "unknown_message"
+  | "not_found"
+  | "not_following"
+  | "validation_failed";
 
 export type Result<T> = { ok: true; value: T } | { ok: false; code: ErrorCode };
 
@@ -700,18 +705,28 @@ export class ReadStateModel {
   /** The threads of a live channel that have a reply or a follower, sorted by threadId. */
   threadIds(channelId: string): string[] {
     const threads = this.channels.get(channelId)?.threads ?? new Map<string, Thread>();
-    return [...threads].filter(([, t]) => visible(t)).map(([id]) => id).sort(compare);
+    return [...threads]
+      .filter(([, t]) => visible(t))
+      .map(([id]) => id)
+      .sort(compare);
   }
 
   /** The replies of a thread, in seq order ([] when there is none). */
   replyIds(channelId: string, threadId: string): string[] {
-    return this.channels.get(channelId)?.threads.get(threadId)?.replies.map((m) => m.messageId) ?? [];
+    return (
+      this.channels
+        .get(channelId)
+        ?.threads.get(threadId)
+        ?.replies.map((m) => m.messageId) ?? []
+    );
   }
 
   /** Every reply of a channel, whatever its thread. */
   allReplyIds(channelId: string): string[] {
     const channel = this.channels.get(channelId);
-    return channel ? [...channel.byId.values()].filter((m) => m.threadId !== undefined).map((m) => m.messageId) : [];
+    return channel
+      ? [...channel.byId.values()].filter((m) => m.threadId !== undefined).map((m) => m.messageId)
+      : [];
   }
 
   /** The followers of a thread, sorted ([] when there is none). */
