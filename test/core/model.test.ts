@@ -1,11 +1,13 @@
-// Model-based test: long random sequences of operations over a few channels and users, every
-// answer of the engine compared with the in-memory model of API.md (test/core/model.ts).
+// Model-based test: long random sequences of operations over a few channels, threads and users,
+// every answer of the engine compared with the in-memory model of API.md, v1 and v1.1
+// (test/core/model.ts; its own cases in test/core/model-v11.test.ts).
 //
 // Besides the API operations, "fault" commands run at random points:
 //   flush         engine.flush(): nothing observable changes;
 //   wipe          engine.flush() then wipeRedis(space): everything was flushed, so every later answer
 //                 is identical (sequences continue; cursors, mentions, lastReadMessageId, lastReadAt
-//                 survive);
+//                 survive, and so do deletions, firstUnreadMessageId, mute settings, threads with their
+//                 seqs, followers, thread cursors and unfollow marks);
 //   wipeMidFlush  a flush is held between its claim and its commit (test/helpers/hold.ts), Redis
 //                 loses its data, every channel is loaded again (channelInfo on each, compared), then
 //                 the flush goes on. The fence refuses the held batch, so PostgreSQL keeps the state of
@@ -16,8 +18,10 @@
 // After a revert, a cursor moved in the lost window is back at its earlier position with its
 // earlier stamp: the engine must answer the lastReadAt it answered for that stamp before (PostgreSQL
 // kept it), not the lost change's time. The lost changes' stamps are never expected again, and new
-// changes take new stamps. Unread and mention counts, lastReadMessageId, memberships, user lists and
-// deleted channels follow the reverted channels the same way.
+// changes take new stamps. Unread and mention counts, lastReadMessageId, memberships, user lists,
+// deleted channels, deleted messages, mutes, threads, followers and unfollow marks follow the
+// reverted channels the same way. Every sequence ends with every read the model can answer (each
+// member and thread state, summary, receipts page and user list), then a wipe, then all of it again.
 // The write-behind worker running in the background makes "the last completed flush" unknowable, so
 // the properties with wipeMidFlush run with the worker off (both engines, in the two-engine one).
 //
@@ -27,6 +31,54 @@
 // the message); markUnread to the cursor's own position is a no-op; a non-member may post (and so
 // create the channel); mentions of non-members are stored; receipts' readCount counts every reader
 // (not only this page); receipts on a missing channel → not_found.
+//
+// v1.1, decided by the engine's side: a reply to a root in a channel that does not exist →
+// unknown_message (nothing created); a reply whose threadId names a reply → validation_failed;
+// userThreads' opaque after/next is channelId "|" threadId of the last thread of the page; a deleted
+// message's mentions stop counting; setMuted on a non-member (or a missing channel) → not_a_member;
+// deleteMessage on a missing channel → not_found; the receipts of a reply count its sender if it
+// follows; markAllRead of an unknown user → zeros (and `threads` zeros).
+//
+// v1.1, decided here (the obvious reading where API.md is silent; the engine is to follow them):
+// - lastReadAt of a thread state is null when the user starts following (follow, a mention, the
+//   root's sender at the first reply), as join's; the reply's sender gets a time, its cursor having
+//   moved to the reply (a new follower's too). Thread read/unread change it as channel ones do; a
+//   no-op (older reply, the same position) does not. Deletes, mutes and follows change no cursor.
+// - A non-member may reply (as it may post): it does not follow; its reply counts for the followers.
+//   Mentions of non-members in replies are stored (they count if the user follows later and marks
+//   unread below them).
+// - The root's sender follows at the reply that takes thread seq 1 only if it is a channel member
+//   then (never later by this rule), also when the root is deleted.
+// - An unfollow mark is set by a successful unfollow only (unfollow of a non-follower → not_following,
+//   no mark), and cleared by following again (follow, own reply, mention by name); mentionAll never
+//   makes anyone follow.
+// - A repeat (known messageId) changes nothing: no follows, no cursor moves, whatever its mentions
+//   or threadId say; the answer is the first post's, with threadId only for a reply.
+// - deleteMessage works on replies as on top-level messages; deleting a root changes only the
+//   channel's counts. lastReadMessageId may name a deleted message (fine print).
+// - threadInfo → not_found for a missing channel, a messageId never posted, a reply, or a root whose
+//   thread has neither reply nor follower (never unknown_message); followerCount counts followers.
+// - threadState/markThreadRead/markThreadUnread/unfollow → not_following first (missing channel or
+//   thread too); then markThreadRead/markThreadUnread naming a top-level message, a reply of another
+//   thread or a messageId never posted → unknown_message.
+// - follow of a deleted root is allowed; a root followed without replies has threadSeq 0.
+// - markAllRead: listed channels that do not exist are left alone (not created); a channel already
+//   read keeps its lastReadAt; its answer's `threads` totals are userUnread's. An empty list is never
+//   sent (HTTP refuses it: 1–1000 IDs); the engine's answer to one is not pinned.
+// - userThreads: after = "c|t" places the page after (c, t) in (channelId, threadId) order whether
+//   or not the user still follows t (as receipts' after needs no reader); next is set only while
+//   threads remain after the page, so paging by next never reaches an empty page (the fine print's
+//   "empty only when the user follows no thread"); an after at or past the last thread answers an
+//   empty page with next null. Unknown user → zeros, [] and null. Thread states carry no `muted`.
+// - Receipts of a reply on a missing channel → not_found, unknown reply → unknown_message; paging
+//   as for messages. A reply's receipts never count channel members who do not follow.
+//
+// How the test draws ops (not the contract): most sequences open with joins, posts, replies and
+// follows (then maybe a flush), and thread ops pick channels with threads, existing threads,
+// followers and replies, so that they do more than answer errors (raw IDs now and then for the
+// errors). With the tiny cache TTL, markAllRead answered `unavailable` after its retries may have
+// marked some channels (API.md allows it): the test reads those channels' states from the engine
+// and marks in the model the ones the engine marked.
 //
 // Reproduce a failure with MODEL_SEED=<seed> (and MODEL_PATH=<path>) from the fast-check report;
 // MODEL_RUNS overrides the number of runs of every property. MODEL_UNFENCED=1 runs only the check
@@ -1118,8 +1170,9 @@ const SINGLE: Setup = { ops: { sleeps: false, midFlush: true }, maxLength: 70, e
 const TWO_ENGINES: Setup = { ops: { sleeps: false, midFlush: true, engines: 2 }, maxLength: 70, engine: {} };
 // cacheTtlMs 1: a clean channel expires about as soon as it is installed, so it leaves the cache
 // between a load and the op that asked for it (the op loads again), between ops, and during the
-// reloads of a wipeMidFlush. userUnread loads its channels once and answers `unavailable` when one
-// of them expired again meanwhile: retried, as a client does on 503.
+// reloads of a wipeMidFlush. userUnread (and userThreads, markAllRead) load their channels once and
+// answer `unavailable` when one of them expired again meanwhile: retried, as a client does on 503
+// (markAllRead still unavailable after its retries: see Runner.markedSoFar).
 const TINY_TTL: Setup = {
   ops: { sleeps: true, midFlush: true },
   maxLength: 60,
@@ -1175,6 +1228,9 @@ describe.skipIf(UNFENCED)("the engine against the model of API.md", () => {
   it("sorts as the contract does (code-point order), not as the locale does", () => {
     expect([...USERS].sort(compare)).toEqual(["Bob", "Eve", "al", "alice", "carol"]);
     expect([...CHANNELS].sort(compare)).toEqual(["Ch2", "ch1", "ch1:x"]);
+    expect([...MESSAGES].sort(compare)).toEqual(["M3", "m1", "m2", "m4", "m5", "m6"]);
+    // A user's threads sort by channelId then threadId, which the joined keys would not.
+    expect([threadKey("ch1:x", "m1"), threadKey("ch1", "m1")].sort(compare)).toEqual(["ch1:x|m1", "ch1|m1"]);
   });
 });
 
@@ -1245,4 +1301,183 @@ describe.skipIf(UNFENCED)("fixed cases", () => {
       withEngines(SINGLE, { unfencedFlushes: true }, (runner) => runSequence(runner, LOST_JOIN_THEN_POST)),
     ).rejects.toThrow(/differs from the model/);
   });
+});
+
+// ---- fixed v1.1 cases ---------------------------------------------------------------------------
+// API.md's v1.1 cases that random sequences reach only now and then, through the engine. Each one
+// ends as every sequence does: everything read, a wipe of Redis, everything read again.
+
+const V11_CASES: [string, Op[]][] = [
+  [
+    "unfollow wins over the root's sender at the first reply, across a wipe; a mention by name brings back, mentionAll does not",
+    [
+      { kind: "join", c: "ch1", u: "alice" },
+      { kind: "join", c: "ch1", u: "Bob" },
+      { kind: "join", c: "ch1", u: "carol" },
+      { kind: "post", c: "ch1", m: "m1", sender: "alice" },
+      { kind: "follow", c: "ch1", t: "m1", u: "alice" },
+      { kind: "unfollow", c: "ch1", t: "m1", u: "alice" },
+      { kind: "unfollow", c: "ch1", t: "m1", u: "alice" },
+      { kind: "threadInfo", c: "ch1", t: "m1" },
+      { kind: "wipe" },
+      { kind: "post", c: "ch1", m: "r1", sender: "Bob", t: "m1" },
+      { kind: "threadState", c: "ch1", t: "m1", u: "alice" },
+      { kind: "post", c: "ch1", m: "r2", sender: "Bob", t: "m1", mentionAll: true },
+      { kind: "threadInfo", c: "ch1", t: "m1" },
+      { kind: "post", c: "ch1", m: "r3", sender: "carol", t: "m1", mentions: ["alice"] },
+      { kind: "threadState", c: "ch1", t: "m1", u: "alice" },
+      { kind: "unfollow", c: "ch1", t: "m1", u: "alice" },
+      { kind: "post", c: "ch1", m: "r4", sender: "alice", t: "m1" },
+      { kind: "threadState", c: "ch1", t: "m1", u: "alice" },
+    ],
+  ],
+  [
+    "the first reply makes the root's sender follow; mentions follow from just before their reply; thread reads, unreads and receipts",
+    [
+      { kind: "join", c: "Ch2", u: "alice" },
+      { kind: "join", c: "Ch2", u: "Bob" },
+      { kind: "join", c: "Ch2", u: "carol" },
+      { kind: "post", c: "Ch2", m: "m1", sender: "alice" },
+      { kind: "post", c: "Ch2", m: "r1", sender: "Bob", t: "m1", mentions: ["Bob"] },
+      { kind: "post", c: "Ch2", m: "r2", sender: "Bob", t: "m1", mentions: ["carol", "al", "carol"] },
+      { kind: "post", c: "Ch2", m: "r3", sender: "Eve", t: "m1", mentionAll: true },
+      { kind: "post", c: "Ch2", m: "r4", sender: "Bob", t: "r1" },
+      { kind: "post", c: "Ch2", m: "r4", sender: "Bob", t: "m9" },
+      { kind: "post", c: "ch1", m: "r4", sender: "Bob", t: "m1" },
+      { kind: "memberState", c: "Ch2", u: "carol" },
+      { kind: "markThreadRead", c: "Ch2", t: "m1", u: "alice", m: "r1" },
+      { kind: "markThreadRead", c: "Ch2", t: "m1", u: "alice", m: "m1" },
+      { kind: "markThreadUnread", c: "Ch2", t: "m1", u: "carol", m: "r1" },
+      { kind: "markThreadRead", c: "Ch2", t: "m1", u: "Eve" },
+      { kind: "markRead", c: "Ch2", u: "carol", m: "r1" },
+      { kind: "receipts", c: "Ch2", m: "r1", limit: 1 },
+      { kind: "flush" },
+      { kind: "markThreadRead", c: "Ch2", t: "m1", u: "carol" },
+      { kind: "userThreads", u: "carol" },
+    ],
+  ],
+  [
+    "deleted messages and replies stop counting; reposts answer 200 and stay deleted; reads at a deleted message",
+    [
+      { kind: "join", c: "ch1:x", u: "alice" },
+      { kind: "join", c: "ch1:x", u: "Bob" },
+      { kind: "post", c: "ch1:x", m: "m1", sender: "alice", mentions: ["Bob"] },
+      { kind: "post", c: "ch1:x", m: "m2", sender: "alice", mentionAll: true },
+      { kind: "post", c: "ch1:x", m: "M3", sender: "alice" },
+      { kind: "post", c: "ch1:x", m: "r1", sender: "alice", t: "m1", mentions: ["Bob"] },
+      { kind: "post", c: "ch1:x", m: "r2", sender: "alice", t: "m1" },
+      { kind: "deleteMessage", c: "ch1:x", m: "m1" },
+      { kind: "deleteMessage", c: "ch1:x", m: "r1" },
+      { kind: "deleteMessage", c: "ch1:x", m: "r1" },
+      { kind: "deleteMessage", c: "ch1:x", m: "M3" },
+      { kind: "deleteMessage", c: "ch1:x", m: "m9" },
+      { kind: "deleteMessage", c: "Ch2", m: "m1" },
+      { kind: "post", c: "ch1:x", m: "m1", sender: "Bob" },
+      { kind: "post", c: "ch1:x", m: "r1", sender: "Bob", t: "m2" },
+      { kind: "memberState", c: "ch1:x", u: "Bob" },
+      { kind: "wipe" },
+      { kind: "memberState", c: "ch1:x", u: "Bob" },
+      { kind: "markRead", c: "ch1:x", u: "Bob", m: "M3" },
+      { kind: "markUnread", c: "ch1:x", u: "Bob", m: "M3" },
+      { kind: "post", c: "ch1:x", m: "r3", sender: "Bob", t: "m1" },
+      { kind: "deleteMessage", c: "ch1:x", m: "m2" },
+      { kind: "markRead", c: "ch1:x", u: "alice" },
+    ],
+  ],
+  [
+    "mute and mark all read: totals without muted unread, with muted mentions; lists with repeats and foreign channels",
+    [
+      { kind: "join", c: "ch1", u: "alice" },
+      { kind: "join", c: "Ch2", u: "alice" },
+      { kind: "join", c: "ch1:x", u: "Bob" },
+      { kind: "post", c: "ch1", m: "m1", sender: "Bob", mentions: ["alice"] },
+      { kind: "post", c: "Ch2", m: "m1", sender: "Bob", mentions: ["alice"] },
+      { kind: "post", c: "ch1:x", m: "m1", sender: "Bob" },
+      { kind: "post", c: "Ch2", m: "r1", sender: "Bob", t: "m1", mentions: ["alice"] },
+      { kind: "setMuted", c: "Ch2", u: "alice", muted: true },
+      { kind: "setMuted", c: "Ch2", u: "carol", muted: true },
+      { kind: "setMuted", c: "ch2", u: "alice", muted: true },
+      { kind: "userUnread", u: "alice" },
+      { kind: "userThreads", u: "alice" },
+      { kind: "markAllRead", u: "alice", channelIds: ["ch1:x", "Ch2", "Ch2", "ch2"] },
+      { kind: "wipe" },
+      { kind: "userUnread", u: "alice" },
+      { kind: "markAllRead", u: "alice" },
+      { kind: "markAllRead", u: "nobody" },
+      { kind: "leave", c: "Ch2", u: "alice" },
+      { kind: "join", c: "Ch2", u: "alice" },
+      { kind: "userThreads", u: "alice" },
+    ],
+  ],
+  [
+    "a user's threads across ch1, ch1:x and Ch2, paged; leaving and deleting the channel drop them",
+    [
+      { kind: "join", c: "ch1", u: "alice" },
+      { kind: "join", c: "ch1:x", u: "alice" },
+      { kind: "join", c: "Ch2", u: "alice" },
+      { kind: "post", c: "ch1", m: "m1", sender: "Bob" },
+      { kind: "post", c: "ch1", m: "m2", sender: "Bob" },
+      { kind: "post", c: "ch1:x", m: "m1", sender: "Bob" },
+      { kind: "post", c: "Ch2", m: "M3", sender: "Bob" },
+      { kind: "post", c: "Ch2", m: "m2", sender: "Bob" },
+      { kind: "follow", c: "ch1:x", t: "m1", u: "alice" },
+      { kind: "follow", c: "ch1", t: "m2", u: "alice" },
+      { kind: "follow", c: "Ch2", t: "m2", u: "alice" },
+      { kind: "follow", c: "ch1", t: "m1", u: "alice" },
+      { kind: "post", c: "Ch2", m: "r1", sender: "Bob", t: "M3", mentions: ["alice"] },
+      { kind: "userThreads", u: "alice", limit: 2 },
+      { kind: "userThreads", u: "alice", limit: 2, after: "ch1|m1" },
+      { kind: "userThreads", u: "alice", limit: 1, after: "ch1:x|m1" },
+      { kind: "unfollow", c: "ch1", t: "m1", u: "alice" },
+      { kind: "userThreads", u: "alice", limit: 1, after: "ch1|m1" },
+      { kind: "leave", c: "Ch2", u: "alice" },
+      { kind: "userThreads", u: "alice", limit: 5 },
+      { kind: "deleteChannel", c: "ch1:x" },
+      { kind: "post", c: "ch1:x", m: "r2", sender: "Bob", t: "m1" },
+      { kind: "userThreads", u: "alice" },
+    ],
+  ],
+  [
+    "leaving drops thread states and unfollow marks; a thread keeps its replies without followers",
+    [
+      { kind: "join", c: "ch1", u: "alice" },
+      { kind: "join", c: "ch1", u: "Bob" },
+      { kind: "post", c: "ch1", m: "m1", sender: "alice" },
+      { kind: "follow", c: "ch1", t: "m1", u: "alice" },
+      { kind: "unfollow", c: "ch1", t: "m1", u: "alice" },
+      { kind: "leave", c: "ch1", u: "alice" },
+      { kind: "join", c: "ch1", u: "alice" },
+      { kind: "post", c: "ch1", m: "r1", sender: "Bob", t: "m1" },
+      { kind: "threadState", c: "ch1", t: "m1", u: "alice" },
+      { kind: "leave", c: "ch1", u: "alice" },
+      { kind: "leave", c: "ch1", u: "Bob" },
+      { kind: "threadInfo", c: "ch1", t: "m1" },
+      { kind: "receipts", c: "ch1", m: "r1" },
+      { kind: "follow", c: "ch1", t: "m1", u: "alice" },
+    ],
+  ],
+  [
+    "follows, unfollows, replies and deletes lost with Redis while their flush was held stay lost",
+    [
+      { kind: "join", c: "ch1", u: "alice" },
+      { kind: "join", c: "ch1", u: "Bob" },
+      { kind: "post", c: "ch1", m: "m1", sender: "alice" },
+      { kind: "post", c: "ch1", m: "r1", sender: "Bob", t: "m1" },
+      { kind: "flush" },
+      { kind: "unfollow", c: "ch1", t: "m1", u: "alice" },
+      { kind: "follow", c: "ch1", t: "m1", u: "Bob" },
+      { kind: "post", c: "ch1", m: "r2", sender: "Bob", t: "m1", mentions: ["alice"] },
+      { kind: "deleteMessage", c: "ch1", m: "r1" },
+      { kind: "setMuted", c: "ch1", u: "alice", muted: true },
+      { kind: "wipeMidFlush" },
+      { kind: "threadState", c: "ch1", t: "m1", u: "alice" },
+      { kind: "post", c: "ch1", m: "r2", sender: "alice", t: "m1" },
+    ],
+  ],
+];
+
+describe.skipIf(UNFENCED)("fixed v1.1 cases", () => {
+  for (const [name, ops] of V11_CASES) {
+    it(name, () => withEngines(SINGLE, {}, (runner) => runSequence(runner, ops)));
+  }
 });
