@@ -1057,14 +1057,25 @@ class Runner {
       for (const m of unposted === undefined ? posted : [...posted, unposted]) {
         await this.checkReceipts(c, m, on(i));
       }
-      // Every thread (with a reply or a follower), and one that is not (not_found): its summary, each
-      // user's state in it (not_following for non-followers) and the receipts of each reply.
+      // Every thread (with a reply or a follower): its summary, each user's state in it
+      // (not_following for non-followers) and the receipts of each reply, page by page. Then one
+      // messageId that is no thread (not_found, not_following).
       const threads = this.model.threadIds(c);
-      const noThread = MESSAGES.find((m) => !threads.includes(m));
-      for (const t of noThread === undefined ? threads : [...threads, noThread]) {
+      for (const t of threads) {
         await this.run({ kind: "threadInfo", c, t, ...on(i) });
         for (const u of USERS) await this.run({ kind: "threadState", c, t, u, ...on(i) });
-        for (const m of this.model.replyIds(c, t)) await this.checkReceipts(c, m, on(i));
+        for (const m of this.model.replyIds(c, t)) await this.checkReceipts(c, m, on(i), { onePage: false });
+      }
+      const noThread = MESSAGES.find((m) => !threads.includes(m));
+      if (noThread !== undefined) {
+        await this.run({ kind: "threadInfo", c, t: noThread, ...on(i) });
+        await this.run({
+          kind: "threadState",
+          c,
+          t: noThread,
+          u: USERS[i % USERS.length] as string,
+          ...on(i),
+        });
       }
     }
     for (const [i, u] of USERS.entries()) {
@@ -1081,9 +1092,14 @@ class Runner {
     }
   }
 
-  /** The receipts of a message or reply in one page, and page by page with a small limit. */
-  private async checkReceipts(c: string, m: string, on: { on?: number }): Promise<void> {
-    await this.run({ kind: "receipts", c, m, ...on });
+  /** The receipts of a message or reply in one page (unless told not to), and page by page with a small limit. */
+  private async checkReceipts(
+    c: string,
+    m: string,
+    on: { on?: number },
+    { onePage = true }: { onePage?: boolean } = {},
+  ): Promise<void> {
+    if (onePage) await this.run({ kind: "receipts", c, m, ...on });
     let after: string | undefined;
     for (let page = 0; page < USERS.length + 1; page++) {
       const expected = this.model.receipts(c, m, { limit: 2, ...(after ? { after } : {}) });
