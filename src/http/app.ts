@@ -16,6 +16,7 @@ import { memberRoutes } from "./routes/members.js";
 import { opsRoutes } from "./routes/ops.js";
 import { threadRoutes } from "./routes/threads.js";
 import { userRoutes } from "./routes/users.js";
+import { type LiveStats, StatsRecorder } from "./stats.js";
 import { validatorCompiler } from "./validation.js";
 
 /** docs/API.md: bodies over 1 MiB are refused with 413. */
@@ -35,9 +36,14 @@ export interface BuildOptions {
    * always logged, with their request id.
    */
   logRequests?: boolean;
+  /** The live event stream's figures for /v1/admin/stats (open streams); 0 streams without it. */
+  liveStats?: () => LiveStats;
 }
 
-export type ReadStateApp = App & { readonly metrics: HttpMetrics };
+export type ReadStateApp = App & {
+  readonly metrics: HttpMetrics;
+  readonly stats: StatsRecorder;
+};
 
 export function build(options: BuildOptions): ReadStateApp {
   const { engine, apiToken } = options;
@@ -59,11 +65,17 @@ export function build(options: BuildOptions): ReadStateApp {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const metrics = createMetrics(engine, (err) =>
-    app.log.warn({ err }, "metrics: could not read the sync status"),
+  // Read through deps at each sample, so a module that registers later (the event stream) can set it.
+  const stats = new StatsRecorder(engine, { liveStats: () => deps.liveStats?.() });
+  const metrics = createMetrics(
+    engine,
+    (err) => app.log.warn({ err }, "metrics: could not read the sync status"),
+    stats,
   );
   const openapi = new OpenApiCollector();
-  const deps: RouteDeps = { engine, metrics };
+  const deps: RouteDeps = { engine, metrics, stats };
+  if (options.liveStats) deps.liveStats = options.liveStats;
+  stats.start();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler(metrics));
@@ -94,6 +106,7 @@ export function build(options: BuildOptions): ReadStateApp {
   app.addHook("onClose", async () => {
     clearInterval(idleSweeper);
     metrics.close();
+    await stats.stop();
   });
 
   // An empty body with Content-Type: application/json means "no body" (curl -X POST -H ... with no
@@ -122,7 +135,7 @@ export function build(options: BuildOptions): ReadStateApp {
     adminRoutes(v1, deps);
   });
 
-  return Object.assign(app, { metrics });
+  return Object.assign(app, { metrics, stats });
 }
 
 function loggerOptions(

@@ -9,6 +9,7 @@ import type {
 } from "fastify";
 import type { Engine } from "../engine.js";
 import type { HttpMetrics, OperationName } from "./metrics.js";
+import type { LiveStats, StatsRecorder } from "./stats.js";
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -21,6 +22,13 @@ export type App = FastifyInstance<
 export interface RouteDeps {
   engine: Engine;
   metrics: HttpMetrics;
+  /** Per-second figures for GET /v1/admin/stats and /dashboard. */
+  stats: StatsRecorder;
+  /**
+   * The live event stream's figures (open streams), read once a second by the stats; until a stream
+   * module sets it, the dashboard shows 0 open streams.
+   */
+  liveStats?: () => LiveStats;
 }
 
 export interface OpenApiOverrides {
@@ -41,6 +49,8 @@ declare module "fastify" {
     description?: string;
     tags?: string[];
     produces?: string[];
+    /** Left out of /openapi.json: a page for people (/dashboard, /demo), not an API operation. */
+    hide?: boolean;
   }
 
   interface FastifyContextConfig {

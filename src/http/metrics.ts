@@ -67,7 +67,17 @@ const WRITE_OPERATIONS: OperationName[] = [
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const FLUSH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-export function createMetrics(engine: Engine, onScrapeError: (err: unknown) => void): HttpMetrics {
+/** Told of every operation and rejection as metrics count them (the stats behind /dashboard). */
+export interface OperationObserver {
+  operation(op: OperationName, outcome: string, seconds: number): void;
+  error(code: string): void;
+}
+
+export function createMetrics(
+  engine: Engine,
+  onScrapeError: (err: unknown) => void,
+  observer?: OperationObserver,
+): HttpMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "readstate_" });
 
@@ -194,21 +204,26 @@ export function createMetrics(engine: Engine, onScrapeError: (err: unknown) => v
     registry,
     async run(op, operation) {
       const started = performance.now();
+      let outcome = "ok";
       try {
         const result = await operation();
-        countOutcome(op, "ok");
+        countOutcome(op, outcome);
         return result;
       } catch (err) {
-        countOutcome(op, outcomeOf(err));
+        outcome = outcomeOf(err);
+        countOutcome(op, outcome);
         if (isWritesRefused(err)) writesRefused.labels(op).inc();
         if (typeof err === "object" && err !== null) counted.add(err);
         throw err;
       } finally {
-        observeLatency(op, (performance.now() - started) / 1000);
+        const seconds = (performance.now() - started) / 1000;
+        observeLatency(op, seconds);
+        observer?.operation(op, outcome, seconds);
       }
     },
     countRejected(op, code) {
       countOutcome(op ?? "none", code);
+      observer?.error(code);
     },
     wasCounted(err) {
       return typeof err === "object" && err !== null && counted.has(err);

@@ -325,6 +325,66 @@ export const SyncStatusBody = Type.Object({
   backpressureAgeMs: Count,
 });
 
+const NullableNumber = (description: string) =>
+  Type.Unsafe<number | null>({ type: ["number", "null"], minimum: 0, description });
+
+const PerName = (description: string) =>
+  Type.Record(Type.String(), Type.Number({ minimum: 0 }), { description });
+
+export const StatsQuery = Type.Object({
+  since: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description: "only the history points after this one (its `t`): what a page polling every second lacks",
+    }),
+  ),
+});
+
+const StatsPoint = Type.Object(
+  {
+    t: Type.Integer({ minimum: 0, description: "the second's start, ms since the epoch" }),
+    ops: PerName("operations completed in the second, by operation (failed ones included)"),
+    p99Ms: PerName("p99 latency in ms of those operations, by operation (to within ~9%)"),
+    errors: PerName("requests answered with an error in the second, by error code"),
+    dirty: NullableNumber("channels waiting for PostgreSQL; null when the backlog could not be read"),
+    oldestDirtyAgeMs: NullableNumber("age of the oldest change waiting for PostgreSQL; null when unknown"),
+    shedding: Type.Boolean({ description: "writes were being refused so that the worker catches up" }),
+    flushRows: Count,
+    flushes: Count,
+    flushMs: NullableNumber("the longest flush batch that ended in the second; null when none did"),
+    flushErrors: Count,
+    openStreams: Count,
+  },
+  { description: "one second of this process" },
+);
+
+export const StatsBody = Type.Object({
+  now: Type.String({ description: "the server's time (ISO 8601)" }),
+  intervalMs: Type.Integer({ minimum: 1, description: "the spacing of the history points" }),
+  durabilityBudgetMs: Type.Integer({
+    minimum: 0,
+    description: "every acknowledged change reaches PostgreSQL within this (10000)",
+  }),
+  backpressureAgeMs: Count,
+  current: Type.Object({
+    windowSeconds: Type.Integer({
+      minimum: 0,
+      description: "the last whole seconds the rates are taken over",
+    }),
+    opsPerSecond: PerName("operations per second, by operation"),
+    p99Ms: PerName("p99 latency in ms, by operation"),
+    errorsPerSecond: PerName("errors per second, by error code"),
+    dirty: NullableNumber("channels waiting for PostgreSQL, at the last reading"),
+    oldestDirtyAgeMs: NullableNumber("age of the oldest change waiting for PostgreSQL, at the last reading"),
+    shedding: Type.Boolean(),
+    flushRowsPerSecond: Type.Number({ minimum: 0 }),
+    flushMs: NullableNumber("the longest flush batch of the window; null when none ended"),
+    lastFlushAt: NullableString("when the last flush batch committed (ISO 8601), or null"),
+    openStreams: Count,
+  }),
+  history: Type.Array(StatsPoint, { description: "one point per second, oldest first, at most 300" }),
+});
+
 const DependencyVerdict = Type.Object({ ok: Type.Boolean(), reason: Type.Optional(Type.String()) });
 
 export const ReadinessBody = Type.Object({

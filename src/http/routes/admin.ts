@@ -1,8 +1,8 @@
 // Operator endpoints under /v1/admin (token-protected like the rest of /v1).
 import type { App, RouteDeps } from "../context.js";
-import { FlushBody, SyncStatusBody, v1Errors } from "../schemas.js";
+import { FlushBody, StatsBody, StatsQuery, SyncStatusBody, v1Errors } from "../schemas.js";
 
-export function adminRoutes(app: App, { engine, metrics }: RouteDeps): void {
+export function adminRoutes(app: App, { engine, metrics, stats }: RouteDeps): void {
   app.post(
     "/v1/admin/flush",
     {
@@ -29,5 +29,23 @@ export function adminRoutes(app: App, { engine, metrics }: RouteDeps): void {
       },
     },
     () => metrics.run("sync_status", () => engine.syncStatus()),
+  );
+
+  app.get(
+    "/v1/admin/stats",
+    {
+      schema: {
+        operationId: "getStats",
+        summary:
+          "This process's throughput, p99 latency, errors, backlog, flushes and open streams, per second",
+        description:
+          "The figures /dashboard draws: rates over the last few seconds and one point per second for the " +
+          "last 5 minutes. Answered from memory (the backlog is read once a second), so polling it is cheap.",
+        tags: ["admin"],
+        querystring: StatsQuery,
+        response: { 200: StatsBody, ...v1Errors({ validated: true }) },
+      },
+    },
+    async ({ query }) => stats.report(query.since),
   );
 }
