@@ -43,6 +43,12 @@ const FLAGS: FlagSpecs = {
     placeholder: "n",
     description: "HTTP processes sharing the port (default 1); the primary process runs the worker",
   },
+  demo: {
+    type: "boolean",
+    env: "READSTATE_DEMO",
+    description:
+      "serve /demo even with an API token (by default only without one); READSTATE_DEMO=0 turns it off",
+  },
   "log-requests": {
     type: "boolean",
     env: "READSTATE_LOG_REQUESTS",
@@ -98,6 +104,7 @@ export const serve = {
       config.worker = false;
     }
     const logRequests = Boolean(values["log-requests"]) || env.READSTATE_LOG_REQUESTS === "1";
+    const demo = values.demo === true ? true : demoSetting(env.READSTATE_DEMO);
 
     let engine: Engine | undefined;
     let app: ReadStateApp | undefined;
@@ -106,7 +113,7 @@ export const serve = {
     const starting = (async () => {
       engine = await createReadState(config);
       logEngineEvents(log, engine.events);
-      app = build({ engine, apiToken: config.apiToken, logger: log, logRequests });
+      app = build({ engine, apiToken: config.apiToken, logger: log, logRequests, demo });
       await app.listen({ host: config.host, port: config.port });
     })();
     stopOnSignals(log, { forceOnSecondSignal: childIndex === undefined }, async () => {
@@ -129,12 +136,21 @@ export const serve = {
         schema: config.schema,
         prefix: config.keyPrefix,
         auth: Boolean(config.apiToken),
+        pages: app?.pages,
       },
       "readstate serving",
     );
     return "running";
   },
 };
+
+/** READSTATE_DEMO: 1/true serves /demo, 0/false never does, unset leaves it to the token (none: served). */
+export function demoSetting(raw: string | undefined): boolean | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  if (raw === "1" || raw === "true") return true;
+  if (raw === "0" || raw === "false") return false;
+  throw new UsageError(`READSTATE_DEMO must be 1, true, 0 or false, got ${raw}`);
+}
 
 function processCount(flag: string | boolean | undefined, env: NodeJS.ProcessEnv): number {
   const raw = typeof flag === "string" ? flag : env.READSTATE_HTTP_PROCESSES;

@@ -14,6 +14,7 @@ import { batchRoutes } from "./routes/batch.js";
 import { channelRoutes } from "./routes/channels.js";
 import { memberRoutes } from "./routes/members.js";
 import { opsRoutes } from "./routes/ops.js";
+import { pageRoutes } from "./routes/pages.js";
 import { threadRoutes } from "./routes/threads.js";
 import { userRoutes } from "./routes/users.js";
 import { type LiveStats, StatsRecorder } from "./stats.js";
@@ -36,6 +37,11 @@ export interface BuildOptions {
    * always logged, with their request id.
    */
   logRequests?: boolean;
+  /**
+   * Serve /demo (a chat page over this API). Unset: only while no apiToken is configured, so a
+   * production deployment never exposes it; true or false forces it (`--demo`, READSTATE_DEMO).
+   */
+  demo?: boolean | undefined;
   /** The live event stream's figures for /v1/admin/stats (open streams); 0 streams without it. */
   liveStats?: () => LiveStats;
 }
@@ -43,6 +49,8 @@ export interface BuildOptions {
 export type ReadStateApp = App & {
   readonly metrics: HttpMetrics;
   readonly stats: StatsRecorder;
+  /** The pages served, for the start-up log line: "/dashboard" always, "/demo" when enabled. */
+  readonly pages: string[];
 };
 
 export function build(options: BuildOptions): ReadStateApp {
@@ -134,8 +142,10 @@ export function build(options: BuildOptions): ReadStateApp {
     batchRoutes(v1, deps);
     adminRoutes(v1, deps);
   });
+  const demo = options.demo ?? !apiToken;
+  pageRoutes(app, deps, { apiToken, demo });
 
-  return Object.assign(app, { metrics, stats });
+  return Object.assign(app, { metrics, stats, pages: demo ? ["/dashboard", "/demo"] : ["/dashboard"] });
 }
 
 function loggerOptions(

@@ -6,7 +6,7 @@
 // without a token they declare "bearer or nothing" ([{ bearer: [] }, {}]), since such a server
 // accepts both. Declaring bearer there too keeps generated clients able to send the token, so one
 // client works against a development server and a secured one. The ops routes (/healthz, /readyz,
-// /metrics, /openapi.json) are always open: security [].
+// /metrics, /openapi.json) are always open: security []. Routes marked `hide` (the pages) are left out.
 import type { RouteOptions } from "fastify";
 import type { OpenApiOverrides } from "./context.js";
 import { errorBody } from "./schemas.js";
@@ -58,6 +58,8 @@ export class OpenApiCollector {
   readonly onRoute = (route: RouteOptions): void => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const schema = (route.schema ?? {}) as Record<string, unknown>;
+    // Pages for people (/dashboard, /demo and their files) are not operations of the API.
+    if (schema.hide === true) return;
     for (const method of methods) {
       // Fastify adds a HEAD twin for every GET; documenting it adds nothing.
       if (method === "HEAD") continue;
