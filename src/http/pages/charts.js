@@ -78,16 +78,18 @@ export function drawLineChart(canvas, { series, tMin, tMax, unit = "", lines = [
     ctx.stroke();
     ctx.fillText(`${formatNumber(v)}${unit}`, left - 4, py);
   }
-  // Time ticks each minute, labelled by how long ago.
+  // Time ticks labelled by how long ago: each minute, or each 15 s on a window of 2 minutes or less.
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  for (let ago = 0; tMax - ago * 60_000 >= tMin; ago++) {
-    const px = Math.round(x(tMax - ago * 60_000)) + 0.5;
+  const tickMs = tMax - tMin > 120_000 ? 60_000 : 15_000;
+  for (let ago = 0; tMax - ago >= tMin; ago += tickMs) {
+    const px = Math.round(x(tMax - ago)) + 0.5;
     ctx.beginPath();
     ctx.moveTo(px, topPad);
     ctx.lineTo(px, topPad + plotH);
     ctx.stroke();
-    ctx.fillText(ago === 0 ? "now" : `-${ago}m`, Math.min(px, width - right - 10), topPad + plotH + 4);
+    const label = ago === 0 ? "now" : tickMs < 60_000 ? `-${ago / 1000}s` : `-${ago / 60_000}m`;
+    ctx.fillText(label, Math.min(Math.max(px, left + 10), width - right - 10), topPad + plotH + 4);
   }
 
   for (const line of lines) {

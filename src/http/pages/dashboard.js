@@ -6,6 +6,7 @@ import { api } from "./common.js";
 
 const POLL_MS = 1000;
 const WINDOW_MS = 300_000;
+const MIN_WINDOW_MS = 60_000;
 /** Lines per chart; the rest of the operations are summed as "other". */
 const TOP_OPS = 6;
 
@@ -55,7 +56,9 @@ function lastValue(s) {
 function render() {
   if (!report) return;
   const tMax = points.length > 0 ? points[points.length - 1].t + report.intervalMs : Date.parse(report.now);
-  const tMin = tMax - WINDOW_MS;
+  // A young process has less than 5 minutes to show: the window grows with its history, from 1 minute.
+  const span = points.length > 0 ? tMax - points[0].t : 0;
+  const tMin = tMax - Math.min(WINDOW_MS, Math.max(MIN_WINDOW_MS, span));
   const chart = (id, series, options = {}) => {
     drawLineChart(document.getElementById(`chart-${id}`), { series, tMin, tMax, ...options });
     setLegend(id, series, options.legendValue === false ? undefined : lastValue);
