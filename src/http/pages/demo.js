@@ -45,6 +45,8 @@ class UserPanel {
     this.content = el("div", "content");
     this.channelPane = el("section", "pane channel-pane");
     this.threadPane = el("section", "pane thread-pane");
+    this.channelErrors = el("div", "errors");
+    this.threadErrors = el("div", "errors");
     this.content.append(this.channelPane);
     this.root.append(header, this.sidebar, this.content);
     this.renderChannelPane();
@@ -294,8 +296,27 @@ class UserPanel {
 
   showError(err) {
     const line = el("div", "error-line", err.message);
-    this.channelPane.append(line);
+    this.channelErrors.append(line);
     setTimeout(() => line.remove(), 5000);
+  }
+
+  /**
+   * Shows a header and a list in a pane. Its composer stays the same element while `key` does, so a
+   * message arriving while someone types neither wipes the draft nor takes the focus away.
+   */
+  mount(pane, errors, key, header, list, makeComposer) {
+    let form = pane.querySelector(":scope > form.composer");
+    if (form && (!makeComposer || form.dataset.key !== key)) {
+      form.remove();
+      form = null;
+    }
+    if (!form && makeComposer) {
+      form = makeComposer();
+      form.dataset.key = key;
+      pane.append(form);
+    }
+    for (const child of [...pane.children]) if (child !== form) child.remove();
+    for (const node of [header, list, errors]) pane.insertBefore(node, form);
   }
 
   jumpToFirstUnread(flash = true) {
@@ -414,17 +435,17 @@ class UserPanel {
     const pane = this.channelPane;
     this.content.classList.toggle("with-thread", this.openThread !== null);
     if (this.showThreads) {
-      pane.replaceChildren(this.threadList());
+      const [header, list] = this.threadList();
+      this.mount(pane, this.channelErrors, "threads", header, list);
       return;
     }
     const channelId = this.selected;
     if (!channelId) {
       const header = el("header");
       header.append(el("span", "title", "No channel open"));
-      pane.replaceChildren(
-        header,
-        el("div", "empty", "Pick a channel on the left. Bold ones have unread messages."),
-      );
+      const hint = el("div", "messages");
+      hint.append(el("div", "empty", "Pick a channel on the left. Bold ones have unread messages."));
+      this.mount(pane, this.channelErrors, "none", header, hint);
       return;
     }
     const scroller = pane.querySelector(".messages");
@@ -442,16 +463,16 @@ class UserPanel {
       list.append(this.messageNode(channelId, message, { inThread: false }));
     }
     if (list.childElementCount === 0) list.append(el("div", "empty", "No messages yet."));
-    const form = this.composer(`Message #${channelId.replace(/^demo-/, "")} as ${this.userId}`, (text) =>
-      this.post(channelId, text),
+    this.mount(pane, this.channelErrors, channelId, header, list, () =>
+      this.composer(`Message #${channelId.replace(/^demo-/, "")} as ${this.userId}`, (text) =>
+        this.post(channelId, text),
+      ),
     );
-    pane.replaceChildren(header, list, form);
     if (keepScroll !== null) list.scrollTop = keepScroll;
     else list.scrollTop = list.scrollHeight;
   }
 
   threadList() {
-    const box = el("div", "pane-inner");
     const header = el("header");
     header.append(el("span", "title", "Followed threads"));
     const list = el("div", "messages");
@@ -472,8 +493,7 @@ class UserPanel {
       list.append(item);
       if (!root) this.loadMessages(state.channelId).then(() => this.showThreads && this.renderChannelPane());
     }
-    box.append(header, list);
-    return box;
+    return [header, list];
   }
 
   renderThreadPane() {
@@ -506,8 +526,9 @@ class UserPanel {
     for (const reply of all.filter((m) => m.threadId === threadId)) {
       list.append(this.messageNode(channelId, reply, { inThread: true }));
     }
-    const form = this.composer(`Reply as ${this.userId}`, (text) => this.post(channelId, text, threadId));
-    pane.replaceChildren(header, list, form);
+    this.mount(pane, this.threadErrors, threadKey(channelId, threadId), header, list, () =>
+      this.composer(`Reply as ${this.userId}`, (text) => this.post(channelId, text, threadId)),
+    );
     list.scrollTop = list.scrollHeight;
   }
 }
