@@ -108,6 +108,7 @@ describe("/openapi.json", () => {
         "POST /v1/batch",
         "POST /v1/admin/flush",
         "GET /v1/admin/sync",
+        "GET /v1/admin/stats",
         "GET /healthz",
         "GET /readyz",
         "GET /metrics",
