@@ -117,7 +117,13 @@ test("the two users side by side, with a thread open (the README's picture)", as
   await badge(page, "alice", "demo-general").click();
   await page.locator('[data-user="alice"] .message[data-message="g3"] .replies').click();
   await page.locator('[data-user="alice"] .thread-pane .message').first().waitFor();
-  await badge(page, "bob", "demo-random").click();
   await page.locator('[data-user="alice"] .jump').click();
+  // bob answers in random with a mention: alice's badges there move while she reads general.
+  await badge(page, "bob", "demo-random").click();
+  const composer = page.locator('[data-user="bob"] .channel-pane .composer');
+  await composer.locator("input").fill("@alice table booked for 12:30");
+  await composer.locator("button").click();
+  await badgeReads(page, "alice", "demo-random", 1);
+  expect(await badge(page, "alice", "demo-random").getAttribute("data-mentions")).toBe("1");
   await screenshot(page, "demo-side-by-side", UPDATE_DOCS ? `${ROOT}docs/demo.png` : undefined);
 });
