@@ -114,7 +114,7 @@ export function build(options: BuildOptions): ReadStateApp {
   app.addHook("onClose", async () => {
     clearInterval(idleSweeper);
     metrics.close();
-    await stats.stop();
+    stats.stop();
   });
 
   // An empty body with Content-Type: application/json means "no body" (curl -X POST -H ... with no
