@@ -360,9 +360,13 @@ class UserPanel {
     threadButton.dataset.unread = String(unreadThreads);
     threadButton.setAttribute("aria-current", String(this.showThreads));
     threadButton.classList.toggle("has-unread", unreadThreads > 0);
+    const threadMentions = [...this.threads.values()].reduce((sum, t) => sum + t.mentions, 0);
+    threadButton.dataset.mentions = String(threadMentions);
+    const mentionBadge = el("span", "badge mentions", `@${threadMentions}`);
+    mentionBadge.hidden = threadMentions === 0;
     const threadBadge = el("span", "badge unread", unreadThreads);
     threadBadge.hidden = unreadThreads === 0;
-    threadButton.append(el("span", "name", "Followed threads"), threadBadge);
+    threadButton.append(el("span", "name", "Followed"), mentionBadge, threadBadge);
     threadButton.addEventListener("click", () => {
       this.selected = null;
       this.openThread = null;
@@ -491,7 +495,12 @@ class UserPanel {
       open.addEventListener("click", () => this.openThreadOf(state.channelId, state.threadId));
       item.append(el("br"), open);
       list.append(item);
-      if (!root) this.loadMessages(state.channelId).then(() => this.showThreads && this.renderChannelPane());
+      // A channel never opened has no texts here yet: load them once (a root still missing after
+      // that shows as its id, rather than loading again at every render).
+      if (!this.messages.has(state.channelId)) {
+        this.messages.set(state.channelId, []);
+        this.loadMessages(state.channelId).then(() => this.showThreads && this.renderChannelPane());
+      }
     }
     return [header, list];
   }
