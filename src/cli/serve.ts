@@ -104,7 +104,10 @@ export const serve = {
       config.worker = false;
     }
     const logRequests = Boolean(values["log-requests"]) || env.READSTATE_LOG_REQUESTS === "1";
-    const demo = values.demo === true ? true : demoSetting(env.READSTATE_DEMO);
+    // The demo keeps its message texts in one process's memory, and each process would seed it anew:
+    // with --processes N, requests of one page land on different processes, so it is not served.
+    const demo =
+      childIndex !== undefined ? false : values.demo === true ? true : demoSetting(env.READSTATE_DEMO);
 
     let engine: Engine | undefined;
     let app: ReadStateApp | undefined;
