@@ -47,7 +47,14 @@ async function openDemo(users: string): Promise<Page> {
   problems.push(...recordProblems(page));
   await page.goto(`${service.url}/demo?users=${users}`);
   for (const user of users.split(",")) {
-    await page.locator(`[data-user="${user}"] .live[data-state="open"]`).waitFor({ timeout: 15_000 });
+    await page
+      .locator(`[data-user="${user}"] .live[data-state="open"]`)
+      .waitFor({ timeout: 15_000 })
+      .catch((err: Error) => {
+        throw new Error(
+          `${user}'s event stream (GET /v1/users/${user}/events) did not open within 15 s: ${err.message}`,
+        );
+      });
   }
   return page;
 }
