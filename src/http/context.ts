@@ -9,6 +9,8 @@ import type {
 } from "fastify";
 import type { Engine } from "../engine.js";
 import type { HttpMetrics, OperationName } from "./metrics.js";
+import type { SseStreams } from "./sse.js";
+import type { UserTokens } from "./tokens.js";
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -21,6 +23,12 @@ export type App = FastifyInstance<
 export interface RouteDeps {
   engine: Engine;
   metrics: HttpMetrics;
+  /** Signs and checks the user tokens of /events. */
+  tokens: UserTokens;
+  /** The app's open event streams. */
+  sse: SseStreams;
+  /** The service token (READSTATE_API_TOKEN), when /v1 requires one. */
+  apiToken: string | undefined;
 }
 
 export interface OpenApiOverrides {
@@ -30,6 +38,8 @@ export interface OpenApiOverrides {
   bodyRequired?: boolean;
   /** The 200 body to document when the serialized one is flattened for speed (batch results). */
   ok?: unknown;
+  /** A user token (`?access_token=` or Bearer) is accepted besides the service token (/events). */
+  userToken?: boolean;
 }
 
 declare module "fastify" {
