@@ -7,10 +7,12 @@
 // the member state of each local subscriber of that channel, issued in one tick so that the batcher
 // sends them as a few script calls (redis/batcher.ts), never anything per member of the channel.
 //
-// Why a snapshot is never stale for long: a change published after a hub listens to a channel
-// reaches it, and its refresh reads after the change. So a snapshot is read only once the hub
-// listens to every channel in it (reading again when it had to start listening to some); events read
-// before it are dropped from the subscription's queue, those read after are sent behind it.
+// Why nothing is missed: a change published after a hub listens to a channel reaches it, and its
+// refresh reads after the change. A snapshot is read first and the hub then listens to every channel
+// in it; a channel it may have missed a change of meanwhile (the instance's subscription was new, or
+// a message for it came during the read) is read again on its own, after listening, and sent behind
+// the snapshot. Events read before the snapshot are dropped from the subscription's queue, those
+// read after it are sent behind it.
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { isReadStateError, ReadStateError } from "./errors.js";
@@ -32,6 +34,11 @@ export interface LiveSource {
   threadState(channelId: string, threadId: string, userId: string): Promise<ThreadState>;
   /** The user's unread body, with the threads followed in each of their channels. */
   userOverview(userId: string): Promise<{ unread: UserUnread; followed: Map<string, string[]> }>;
+  /** The user's state in these channels, with every thread followed there; absent: not a member. */
+  channelsOverview(
+    userId: string,
+    channelIds: string[],
+  ): Promise<Map<string, { state: MemberState; threads: ThreadState[] }>>;
 }
 
 /** Where live events report what metrics count. */
@@ -182,8 +189,19 @@ class DueQueue {
 
 export class LiveEvents {
   private readonly hubs = new Map<string, UserHub>();
-  /** Per channel listened to: the hubs that need it, and the pending SSUBSCRIBE while it is sent. */
-  private readonly channelHubs = new Map<string, { hubs: Set<UserHub>; ready: Promise<void> | undefined }>();
+  /**
+   * Per channel listened to: the hubs that need it, the pending SSUBSCRIBE while it is sent, when it
+   * was confirmed and when its last message came (monotonic ms).
+   */
+  private readonly channelHubs = new Map<
+    string,
+    {
+      hubs: Set<UserHub>;
+      ready: Promise<void> | undefined;
+      confirmedAt: number | undefined;
+      lastMessageAt: number;
+    }
+  >();
   private readonly due = new DueQueue();
   private readonly instance = randomBytes(4).toString("hex");
   private incarnations = 0;
@@ -329,23 +347,14 @@ export class LiveEvents {
     subscription.queue = [];
     // Every change before the hub's next event is covered by this snapshot or sent after it.
     const id = hub.idOf(hub.seq);
-    let unread: UserUnread | undefined;
-    let readStartedAt = 0;
-    for (let attempt = 0; unread === undefined; attempt++) {
-      readStartedAt = performance.now();
-      const overview = await this.source.userOverview(hub.userId);
-      if (subscription.ended) return;
-      const late = await this.register(hub, [...overview.followed.keys()], readStartedAt);
-      for (const [channelId, threadIds] of overview.followed) {
-        for (const threadId of threadIds) hub.knowThread(channelId, threadId);
-      }
-      // The hub started hearing some channels only after the read: read again, now that it does.
-      if (late.length > 0 && attempt === 0) continue;
-      // Channels joined between the two reads: their refreshes catch them up.
-      for (const channelId of late) this.changedChannel(hub, channelId, null);
-      unread = overview.unread;
+    const readStartedAt = performance.now();
+    const overview = await this.source.userOverview(hub.userId);
+    if (subscription.ended) return;
+    const late = await this.register(hub, [...overview.followed.keys()], readStartedAt);
+    for (const [channelId, threadIds] of overview.followed) {
+      for (const threadId of threadIds) hub.knowThread(channelId, threadId);
     }
-    this.deliver(subscription, { id, event: "snapshot", data: unread });
+    this.deliver(subscription, { id, event: "snapshot", data: overview.unread });
     this.observer.delivered("snapshot", 1, null);
     const queued = subscription.queue ?? [];
     subscription.queue = null;
@@ -354,6 +363,67 @@ export class LiveEvents {
       if (readDoneAt < readStartedAt) continue;
       this.deliver(subscription, event);
       this.observer.delivered(event.event, 1, null);
+    }
+    // Channels whose changes may have passed this hub by while it read: read them again.
+    if (late.length > 0) void this.catchUp(hub, late);
+  }
+
+  /**
+   * The user's state in channels whose changes may have been missed, sent as events: the member
+   * state, and every thread followed there (also those the hub does not know of yet, which only a
+   * read can tell). Falls back to the refreshes, which retry, when the read fails.
+   */
+  private async catchUp(hub: UserHub, channelIds: string[]): Promise<void> {
+    // This read stands for the refreshes of these channels and their known threads: a change that
+    // comes meanwhile waits for it, then reads again once the window allows, as during a refresh.
+    const claimed = new Map<string, Refresh>();
+    const claim = (kind: "member" | "thread", channelId: string, threadId: string) => {
+      const key = refreshKey(kind, channelId, threadId);
+      const refresh = this.refreshOf(hub, key, kind, channelId, threadId);
+      if (refresh.state !== "idle") return;
+      refresh.state = "reading";
+      refresh.again = false;
+      claimed.set(key, refresh);
+    };
+    for (const channelId of channelIds) {
+      claim("member", channelId, "");
+      for (const threadId of hub.threads.get(channelId) ?? []) claim("thread", channelId, threadId);
+    }
+    let found: Map<string, { state: MemberState; threads: ThreadState[] }> | undefined;
+    try {
+      found = await this.source.channelsOverview(hub.userId, channelIds);
+    } catch {
+      // Redis or PostgreSQL away: the refreshes below read (and retry) instead.
+    }
+    if (hub.disposed) return;
+    const sent = new Set<string>();
+    for (const [channelId, channel] of found ?? []) {
+      this.emit(hub, "member", channel.state, null);
+      sent.add(refreshKey("member", channelId, ""));
+      for (const thread of channel.threads) {
+        hub.knowThread(channelId, thread.threadId);
+        this.emit(hub, "thread", thread, null);
+        sent.add(refreshKey("thread", channelId, thread.threadId));
+      }
+    }
+    const now = performance.now();
+    for (const [key, refresh] of claimed) {
+      refresh.state = "idle";
+      // Not sent (no longer a member or a follower, or the read failed): its refresh reads and says so.
+      if (sent.has(key)) refresh.lastSentAt = now;
+      else refresh.again = true;
+      if (refresh.again) {
+        refresh.again = false;
+        this.schedule(hub, key, refresh);
+      } else this.forgetLater(hub, key, refresh);
+    }
+    for (const key of sent) {
+      const refresh = hub.refreshes.get(key);
+      if (!claimed.has(key) && refresh) refresh.lastSentAt = now;
+      else if (!refresh) {
+        const [channelId = "", threadId = ""] = key.split("|");
+        this.sentOutside(hub, threadId === "" ? "member" : "thread", channelId, threadId);
+      }
     }
   }
 
@@ -370,8 +440,11 @@ export class LiveEvents {
   // ---- channels listened to ------------------------------------------------------------------
 
   /**
-   * Listens to these channels for the hub; resolves once their changes reach it. Returns those whose
-   * changes reach it only since after `since` (monotonic ms): a read made then may have missed some.
+   * Listens to these channels for the hub; resolves once their changes reach it. Returns those of
+   * which a state read begun at `since` (monotonic ms) may lack a change the hub never heard of: the
+   * hub heard the channel only from after `since`, and either the instance's subscription was not
+   * confirmed by then or a message for it came since (dispatched to other hubs only). A reconnect to
+   * a quiet channel the instance already listens to is not late: one read serves.
    */
   private async register(hub: UserHub, channelIds: string[], since = performance.now()): Promise<string[]> {
     const fresh: string[] = [];
@@ -382,7 +455,7 @@ export class LiveEvents {
       if (!hub.channels.has(channelId)) {
         hub.channels.add(channelId);
         if (!entry) {
-          entry = { hubs: new Set(), ready: undefined };
+          entry = { hubs: new Set(), ready: undefined, confirmedAt: undefined, lastMessageAt: -Infinity };
           this.channelHubs.set(channelId, entry);
           fresh.push(channelId);
         }
@@ -397,13 +470,19 @@ export class LiveEvents {
         const entry = this.channelHubs.get(channelId);
         if (entry) entry.ready = ready;
       }
-      const settle = () => {
+      const settle = (confirmed: boolean) => {
+        const at = performance.now();
         for (const channelId of fresh) {
           const entry = this.channelHubs.get(channelId);
-          if (entry?.ready === ready) entry.ready = undefined;
+          if (entry?.ready !== ready) continue;
+          entry.ready = undefined;
+          if (confirmed) entry.confirmedAt = at;
         }
       };
-      ready.then(settle, settle);
+      ready.then(
+        () => settle(true),
+        () => settle(false),
+      );
     }
     await Promise.all(waits);
     // Conservative: the hub hears a channel from the moment it is in the channel's set and the
@@ -417,7 +496,11 @@ export class LiveEvents {
         from = now;
         hub.listening.set(channelId, from);
       }
-      if (from > since) late.push(channelId);
+      if (from <= since) continue;
+      const entry = this.channelHubs.get(channelId);
+      const quiet =
+        entry?.confirmedAt !== undefined && entry.confirmedAt <= since && entry.lastMessageAt < since;
+      if (!quiet) late.push(channelId);
     }
     return late;
   }
@@ -437,7 +520,9 @@ export class LiveEvents {
 
   private channelChanged(change: ChannelChange): void {
     const { channelId, publishedAt } = change;
-    const hubs = this.channelHubs.get(channelId)?.hubs;
+    const entry = this.channelHubs.get(channelId);
+    if (entry) entry.lastMessageAt = performance.now();
+    const hubs = entry?.hubs;
     const userHub = () => {
       const userId = change.users[0];
       return userId === undefined ? undefined : this.hubs.get(userId);
@@ -536,8 +621,27 @@ export class LiveEvents {
     since: number | null,
   ): void {
     if (hub.disposed) return;
-    // IDs contain no '|': the key cannot mix a channel with a thread.
-    const key = kind === "member" ? channelId : `${channelId}|${threadId}`;
+    const key = refreshKey(kind, channelId, threadId);
+    const refresh = this.refreshOf(hub, key, kind, channelId, threadId);
+    if (since !== null) refresh.since = refresh.since === null ? since : Math.min(refresh.since, since);
+    if (refresh.state === "due" || (refresh.state === "reading" && refresh.again)) {
+      this.observer.coalesced(1);
+      return;
+    }
+    if (refresh.state === "reading") {
+      refresh.again = true;
+      return;
+    }
+    this.schedule(hub, key, refresh);
+  }
+
+  private refreshOf(
+    hub: UserHub,
+    key: string,
+    kind: "member" | "thread",
+    channelId: string,
+    threadId: string,
+  ): Refresh {
     let refresh = hub.refreshes.get(key);
     if (!refresh) {
       refresh = {
@@ -551,16 +655,21 @@ export class LiveEvents {
       };
       hub.refreshes.set(key, refresh);
     }
-    if (since !== null) refresh.since = refresh.since === null ? since : Math.min(refresh.since, since);
-    if (refresh.state === "due" || (refresh.state === "reading" && refresh.again)) {
-      this.observer.coalesced(1);
-      return;
-    }
-    if (refresh.state === "reading") {
-      refresh.again = true;
-      return;
-    }
-    this.schedule(hub, key, refresh);
+    return refresh;
+  }
+
+  /** An event for the channel (or thread) went out other than by its refresh: its window starts now. */
+  private sentOutside(hub: UserHub, kind: "member" | "thread", channelId: string, threadId: string): void {
+    const key = refreshKey(kind, channelId, threadId);
+    const refresh = this.refreshOf(hub, key, kind, channelId, threadId);
+    refresh.lastSentAt = performance.now();
+    if (refresh.state === "idle") this.forgetLater(hub, key, refresh);
+  }
+
+  private forgetLater(hub: UserHub, key: string, refresh: Refresh): void {
+    this.due.at(this.settings.coalesceMs, () => {
+      if (refresh.state === "idle" && hub.refreshes.get(key) === refresh) hub.refreshes.delete(key);
+    });
   }
 
   private schedule(hub: UserHub, key: string, refresh: Refresh): void {
@@ -596,9 +705,7 @@ export class LiveEvents {
       return;
     }
     // Forget it once its window is over, unless it is busy again by then.
-    this.due.at(this.settings.coalesceMs, () => {
-      if (refresh.state === "idle" && hub.refreshes.get(key) === refresh) hub.refreshes.delete(key);
-    });
+    this.forgetLater(hub, key, refresh);
   }
 
   private async readMember(hub: UserHub, channelId: string, since: number | null): Promise<void> {
@@ -693,8 +800,7 @@ export class LiveEvents {
           const late = await this.register(hub, [...overview.followed.keys()], readStartedAt);
           hub.threads = new Map([...overview.followed].map(([c, threads]) => [c, new Set(threads)]));
           this.emit(hub, "snapshot", overview.unread, null);
-          // Heard only since after the read (joined meanwhile): the usual refreshes catch them up.
-          for (const channelId of late) this.changedChannel(hub, channelId, null);
+          if (late.length > 0) void this.catchUp(hub, late);
           // Set by a resync asked for while this one read (TypeScript cannot see that across awaits).
           if ((hub.resyncing as UserHub["resyncing"]) === "again") {
             hub.resyncing = "running";
@@ -712,6 +818,11 @@ export class LiveEvents {
       hub.resyncing = "idle";
     }
   }
+}
+
+/** A refresh's key in its hub; IDs contain no '|', so a channel's key never equals a thread's. */
+function refreshKey(kind: "member" | "thread", channelId: string, threadId: string): string {
+  return kind === "member" ? channelId : `${channelId}|${threadId}`;
 }
 
 function unavailable(err: unknown): ReadStateError {

@@ -219,6 +219,22 @@ export class ReadStateService {
     return { unread: userUnreadOf(userId, channels), followed };
   }
 
+  /** The user's state in these channels, with the threads followed there; absent: not a member. */
+  async channelsOverview(
+    userId: string,
+    channelIds: string[],
+  ): Promise<Map<string, { state: MemberState; threads: ThreadState[] }>> {
+    assertId("userId", userId);
+    const found = new Map<string, { state: MemberState; threads: ThreadState[] }>();
+    for (const [channelId, channel] of await this.channelStates(userId, channelIds)) {
+      found.set(channelId, {
+        state: memberState(channelId, userId, channel.state),
+        threads: channel.threads.map((t) => threadState(channelId, t.threadId, userId, t.state)),
+      });
+    }
+    return found;
+  }
+
   async userThreads(userId: string, query: UserThreadsQuery = {}): Promise<UserThreads> {
     assertId("userId", userId);
     const limit = query.limit ?? THREADS_DEFAULT_LIMIT;
