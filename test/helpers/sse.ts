@@ -6,6 +6,7 @@ import type { LiveEvent } from "../../src/core/types.js";
 import { EventLog } from "./live.js";
 
 export interface SseClient {
+  url: string;
   status: number;
   headers: Record<string, string | string[] | undefined>;
   /** The error body of a refused stream (status ≠ 200). */
@@ -32,6 +33,7 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
         });
         res.on("end", () => {
           resolve({
+            url,
             status,
             headers: res.headers,
             body: text ? JSON.parse(text) : undefined,
@@ -87,6 +89,7 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
         ended = true;
       });
       resolve({
+        url,
         status,
         headers: res.headers,
         body: undefined,
