@@ -77,6 +77,8 @@ export const LIVE_DEFAULTS = {
 
 /** Past the stream limit, clients are told to come back after 2 to 10 s (spread, so not all at once). */
 const CAP_RETRY_AFTER_S = { min: 2, spread: 9 } as const;
+/** Users resynced at once per instance after the feed broke or Redis lost its data. */
+const RESYNC_CONCURRENCY = 64;
 /** Timers due within this of each other run in one callback, so their reads share a script call. */
 const DUE_GRANULARITY_MS = 5;
 
@@ -778,7 +780,14 @@ export class LiveEvents {
   private resync(reason: "reconnected" | "data_lost"): void {
     if (this.closed) return;
     this.observer.resync(reason);
-    for (const hub of this.hubs.values()) void this.resyncHub(hub);
+    // Not all at once: after a Redis restart every instance resyncs every user it holds, and the
+    // reads (and the channel loads behind them) queue in Redis and PostgreSQL rather than pile up.
+    const hubs = [...this.hubs.values()];
+    let next = 0;
+    const drain = async () => {
+      for (let hub = hubs[next++]; hub; hub = hubs[next++]) await this.resyncHub(hub);
+    };
+    for (let i = 0; i < Math.min(RESYNC_CONCURRENCY, hubs.length); i++) void drain();
   }
 
   /** A fresh snapshot to every subscription of the hub, and the hub's channels and threads anew. */
