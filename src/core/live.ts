@@ -276,7 +276,11 @@ export class LiveEvents {
       for (const subscription of hub.subscriptions) {
         subscription.ended = true;
         this.open--;
-        subscription.onEnd?.("closing");
+        try {
+          subscription.onEnd?.("closing");
+        } catch {
+          // The subscriber's own failure must not keep the others from hearing it.
+        }
       }
       hub.subscriptions.clear();
       this.dispose(hub);
