@@ -293,7 +293,7 @@ try {
 
   console.log(`\n## Stopping instance B with ${STREAMS} streams (SIGTERM); its clients reconnect to C\n`);
   console.log(
-    `- B closed its streams and exited in ${(bStoppedMs / 1000).toFixed(2)} s (final flush included)`,
+    `- B closed its streams and exited in ${(bStoppedMs / 1000).toFixed(2)} s (it runs no worker: instance A flushes)`,
   );
   console.log(
     `- retry hints: ${Math.min(...reconnects.map((r) => r.retry)).toFixed(0)}–` +
