@@ -33,12 +33,24 @@ export interface ReadStateConfig {
    * applies if it starts well within it (see src/redis/clock.ts), so a 503 means nothing was applied.
    */
   redisTimeoutMs: number;
+  /**
+   * Live event subscriptions (SSE streams) one instance holds at most; past it a new one is answered
+   * 503 `unavailable` with Retry-After, so a load balancer sends it elsewhere.
+   */
+  maxStreams: number;
 }
 
 export interface ServerConfig extends ReadStateConfig {
   host: string;
   port: number;
   apiToken: string | undefined;
+  /**
+   * Signs the user tokens of /events (the same on every instance). Unset: derived from apiToken
+   * (http/tokens.ts); never a random key per process, which another instance could not check.
+   */
+  tokenSecret: string | undefined;
+  /** Lifetime of a user token, in seconds. */
+  userTokenTtlS: number;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -56,9 +68,12 @@ export const DEFAULTS: ServerConfig = {
   // loop fit in that margin (docs/RELIABILITY.md, scenario 11, reports it under saturation).
   backpressureAgeMs: 8000,
   redisTimeoutMs: 2000,
+  maxStreams: 10_000,
   host: "127.0.0.1",
   port: 8080,
   apiToken: undefined,
+  tokenSecret: undefined,
+  userTokenTtlS: 3600,
 };
 
 /** Environment variable behind each option (API.md, "Configuration"; from cacheTtlMs on, extensions). */
@@ -75,6 +90,9 @@ export const ENV_NAMES = {
   flushBatchRows: "READSTATE_FLUSH_BATCH_ROWS",
   backpressureAgeMs: "READSTATE_BACKPRESSURE_AGE_MS",
   redisTimeoutMs: "READSTATE_REDIS_TIMEOUT_MS",
+  maxStreams: "READSTATE_MAX_STREAMS",
+  tokenSecret: "READSTATE_TOKEN_SECRET",
+  userTokenTtlS: "READSTATE_USER_TOKEN_TTL_S",
 } as const satisfies Partial<Record<keyof ServerConfig, string>>;
 
 export class ConfigError extends Error {
@@ -102,6 +120,7 @@ export function resolveConfig(options: Partial<ReadStateConfig> = {}): ReadState
     flushBatchRows: options.flushBatchRows ?? DEFAULTS.flushBatchRows,
     backpressureAgeMs: options.backpressureAgeMs ?? DEFAULTS.backpressureAgeMs,
     redisTimeoutMs: options.redisTimeoutMs ?? DEFAULTS.redisTimeoutMs,
+    maxStreams: options.maxStreams ?? DEFAULTS.maxStreams,
   };
   if (!SCHEMA_RE.test(config.schema)) {
     throw new ConfigError(
@@ -118,6 +137,7 @@ export function resolveConfig(options: Partial<ReadStateConfig> = {}): ReadState
   positiveInt("flushBatchRows", config.flushBatchRows);
   positiveInt("backpressureAgeMs", config.backpressureAgeMs);
   positiveInt("redisTimeoutMs", config.redisTimeoutMs);
+  positiveInt("maxStreams", config.maxStreams);
   if (config.redisTimeoutMs < MIN_REDIS_TIMEOUT_MS) {
     throw new ConfigError(
       `redisTimeoutMs ${config.redisTimeoutMs} is too short to tell a slow Redis from a hung one: use ${MIN_REDIS_TIMEOUT_MS} or more (default ${DEFAULTS.redisTimeoutMs})`,
@@ -156,12 +176,22 @@ export function resolveServerConfig(
     flushBatchRows: int("flushBatchRows", DEFAULTS.flushBatchRows),
     backpressureAgeMs: int("backpressureAgeMs", DEFAULTS.backpressureAgeMs),
     redisTimeoutMs: int("redisTimeoutMs", DEFAULTS.redisTimeoutMs),
+    maxStreams: int("maxStreams", DEFAULTS.maxStreams),
     worker: typeof flags.worker === "boolean" ? flags.worker : undefined,
     migrate: typeof flags.migrate === "boolean" ? flags.migrate : undefined,
   });
   const port = int("port", DEFAULTS.port);
   if (port < 0 || port > 65535) throw new ConfigError(`PORT=${port} is outside 0-65535`);
-  return { ...base, host: pick("host") ?? DEFAULTS.host, port, apiToken: pick("apiToken") };
+  const userTokenTtlS = int("userTokenTtlS", DEFAULTS.userTokenTtlS);
+  positiveInt(ENV_NAMES.userTokenTtlS, userTokenTtlS);
+  return {
+    ...base,
+    host: pick("host") ?? DEFAULTS.host,
+    port,
+    apiToken: pick("apiToken"),
+    tokenSecret: pick("tokenSecret"),
+    userTokenTtlS,
+  };
 }
 
 function positiveInt(name: string, value: number): void {

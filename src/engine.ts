@@ -4,6 +4,7 @@ import { EventEmitter } from "node:events";
 import { performance } from "node:perf_hooks";
 import { type ReadStateConfig, resolveConfig } from "./config.js";
 import { ReadStateError } from "./core/errors.js";
+import { LiveEvents } from "./core/live.js";
 import { ReadStateService } from "./core/service.js";
 import type { EngineEvents, FlushResult, Readiness, ReadState, SyncStatus } from "./core/types.js";
 import { migrate, schemaStatus } from "./postgres/migrate.js";
@@ -17,6 +18,7 @@ import {
   redisMemory,
 } from "./redis/connection.js";
 import { DirtyIndex } from "./redis/dirty.js";
+import { RedisChangeFeed } from "./redis/feed.js";
 import { RedisStore } from "./redis/store.js";
 import {
   BackpressureMonitor,
@@ -39,12 +41,18 @@ export interface Engine extends ReadState {
   backpressure(): BackpressureState;
   /** Throws WritesRefused (503, Retry-After) while writes are being refused; returns otherwise. */
   admitWrite(): void;
+  /** Live subscriptions this instance holds, the users they belong to, the channel feeds listened to. */
+  liveStatus(): { subscriptions: number; users: number; channels: number };
 }
 
 /** Switches for tests only, never exposed as configuration. */
 export interface TestingHooks {
   /** Flushes write without the fencing check, so a test can show the corruption it prevents. */
   unfencedFlushes?: boolean;
+  /** Where the change feed's subscriber connects (a cuttable proxy), instead of config.redisUrl. */
+  feedRedisUrl?: string;
+  /** Live events' timings, shortened by tests (core/live.ts LiveOptions). */
+  live?: { lingerMs?: number; retryMs?: number; bufferEvents?: number; bufferBytes?: number };
 }
 
 /**
@@ -101,7 +109,29 @@ export async function createReadState(
       thresholdMs: config.backpressureAgeMs,
       windowMs: config.flushIntervalMs + FLUSH_WINDOW_SLACK_MS,
     });
-    const service = new ReadStateService(hot, cold, (err) => events.emit("postgresError", err), pressure);
+    const service = new ReadStateService(
+      hot,
+      cold,
+      (err) => events.emit("postgresError", err),
+      pressure,
+      (err) => events.emit("redisError", err),
+    );
+    const feed = new RedisChangeFeed(redis, hot.keys, clock, {
+      ...(testing.feedRedisUrl ? { redisUrl: testing.feedRedisUrl } : {}),
+      onError: (err) => events.emit("redisError", err),
+    });
+    const live = new LiveEvents(
+      service,
+      feed,
+      { maxStreams: config.maxStreams, ...testing.live },
+      {
+        delivered: (event, subscriptions, lagMs) => events.emit("liveDelivered", event, subscriptions, lagMs),
+        coalesced: (changes) => events.emit("liveCoalesced", changes),
+        resync: (reason) => events.emit("liveResync", reason),
+      },
+    );
+    // Before the connections close: subscriptions end first, and the subscriber goes with them.
+    cleanup.push(() => live.close());
     // The worker talks to Redis on its own connection: on the shared one its few commands would
     // queue behind every request's, and a saturated service would flush late.
     const workerRedis = connectRedis(config.redisUrl, config.redisTimeoutMs);
@@ -162,6 +192,8 @@ export async function createReadState(
       markThreadUnread: (c, t, u, m) => service.markThreadUnread(c, t, u, m),
       threadInfo: (c, t) => service.threadInfo(c, t),
       userThreads: (u, q) => service.userThreads(u, q),
+      subscribe: (u, onEvent, options) => live.subscribe(u, onEvent, options),
+      liveStatus: () => live.status(),
 
       async flush(): Promise<FlushResult> {
         const { rows } = await unavailableOnFailure(async () => worker.flushAll(await dirty.now()));
@@ -231,6 +263,9 @@ export async function createReadState(
       close(): Promise<void> {
         closing ??= (async () => {
           let failure: unknown;
+          // Subscriptions end before the final flush, so the last events are not read from a
+          // closing engine.
+          await live.close();
           if (config.worker) {
             await thread?.stop();
             await worker.stop();

@@ -33,6 +33,18 @@ const FLAGS: FlagSpecs = {
     placeholder: "token",
     description: "require Authorization: Bearer <token> on /v1/** (prefer the env var: flags show in ps)",
   },
+  "max-streams": {
+    type: "string",
+    config: "maxStreams",
+    placeholder: "n",
+    description: "live event streams this process holds at most (past it: 503 with Retry-After)",
+  },
+  "user-token-ttl-s": {
+    type: "string",
+    config: "userTokenTtlS",
+    placeholder: "seconds",
+    description: "lifetime of the user tokens of /events (the key: READSTATE_TOKEN_SECRET, env only)",
+  },
   ...CONNECTION_FLAGS,
   ...WORKER_FLAGS,
   "no-worker": { type: "boolean", description: "serve HTTP only; run `readstate worker` elsewhere" },
@@ -116,7 +128,15 @@ export const serve = {
     const starting = (async () => {
       engine = await createReadState(config);
       logEngineEvents(log, engine.events);
-      app = build({ engine, apiToken: config.apiToken, logger: log, logRequests, demo });
+      app = build({
+        engine,
+        apiToken: config.apiToken,
+        tokenSecret: config.tokenSecret,
+        userTokenTtlS: config.userTokenTtlS,
+        logger: log,
+        logRequests,
+        demo,
+      });
       await app.listen({ host: config.host, port: config.port });
     })();
     stopOnSignals(log, { forceOnSecondSignal: childIndex === undefined }, async () => {

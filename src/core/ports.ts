@@ -172,6 +172,81 @@ export interface HotStore {
    * the write-behind worker last saw it (false while no worker has said so).
    */
   flushedBefore(timeMs: number): Promise<boolean>;
+  /**
+   * Tells the user's live streams, on every instance, that the user joined or left a channel (the
+   * channel's own feed reaches only instances already listening to that channel).
+   */
+  publishUserChange(userId: string, op: UserChangeOp, channelId: string): Promise<void>;
+}
+
+/** The write operations, as each names itself on its channel's feed. */
+export type ChannelChangeOp =
+  | "join"
+  | "leave"
+  | "post"
+  | "reply"
+  | "mark_read"
+  | "mark_unread"
+  | "mute"
+  | "delete_message"
+  | "delete_channel"
+  | "follow"
+  | "unfollow"
+  | "thread_read"
+  | "thread_unread";
+
+export type UserChangeOp = "join" | "leave";
+
+/** One change of a channel, as its feed tells it (published by the script that made it). */
+export interface ChannelChange {
+  channelId: string;
+  op: ChannelChangeOp;
+  /**
+   * The member it concerns; empty when it concerns every member (post, delete_message,
+   * delete_channel) or every follower (reply: these are the users the reply made followers).
+   */
+  users: string[];
+  /** The thread it concerns ('' none); a leave lists the threads the user stopped following. */
+  threads: string[];
+  /** When it was published, in Redis's time (ms). */
+  publishedAt: number;
+}
+
+/** A user joined or left a channel (published by the service right after the change). */
+export interface UserChange {
+  userId: string;
+  op: UserChangeOp;
+  channelId: string;
+  publishedAt: number;
+}
+
+/** What the change feed tells its listener. */
+export interface FeedListener {
+  channelChanged(change: ChannelChange): void;
+  userChanged(change: UserChange): void;
+  /**
+   * Changes may have been missed: the subscription broke and is back ("reconnected"), or the store
+   * lost its data ("data_lost"). Every stream needs a fresh snapshot.
+   */
+  resync(reason: "reconnected" | "data_lost"): void;
+}
+
+/**
+ * The change feed (Redis sharded pub/sub): one subscription per instance, to the feeds of the
+ * channels and users its live streams need. The caller counts references; each channel or user is
+ * listened to once and forgotten once.
+ */
+export interface ChangeFeed {
+  /** Connects and starts telling `listener`; idempotent. */
+  start(listener: FeedListener): Promise<void>;
+  /** Resolves once the store confirmed: every change published from then on arrives. */
+  listenChannels(channelIds: string[]): Promise<void>;
+  forgetChannels(channelIds: string[]): void;
+  listenUsers(userIds: string[]): Promise<void>;
+  forgetUsers(userIds: string[]): void;
+  /** The store's time now (ms) as this instance estimates it: the clock of `publishedAt`. */
+  now(): number;
+  close(): Promise<void>;
 }
 
 /** The durable store (PostgreSQL), as the service reads it on a cache miss. */

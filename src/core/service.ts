@@ -13,6 +13,7 @@ import {
   type RawMemberState,
   type RawThreadState,
   type RawUserChannel,
+  type UserChangeOp,
 } from "./ports.js";
 import type {
   ChannelInfo,
@@ -51,6 +52,7 @@ export class ReadStateService {
     private readonly onColdError: (err: Error) => void = () => {},
     /** Asked by every write after its input is checked and before anything changes. */
     private readonly gate: WriteGate = OPEN_GATE,
+    private readonly onHotError: (err: Error) => void = () => {},
   ) {}
 
   async join(channelId: string, userId: string): Promise<MemberState> {
@@ -60,7 +62,8 @@ export class ReadStateService {
     // The user's list first: if the process dies between the two, the list holds an extra channel
     // (filtered on read), never misses one.
     await this.hot.addUserChannel(userId, channelId);
-    const { state } = await this.withChannel(channelId, () => this.hot.join(channelId, userId));
+    const { joined, state } = await this.withChannel(channelId, () => this.hot.join(channelId, userId));
+    if (joined) await this.tellUser(userId, "join", channelId);
     return memberState(channelId, userId, state);
   }
 
@@ -69,6 +72,21 @@ export class ReadStateService {
     assertId("userId", userId);
     this.gate.admitWrite();
     await this.withChannel(channelId, () => this.hot.leave(channelId, userId));
+    await this.tellUser(userId, "leave", channelId);
+  }
+
+  /**
+   * Tells the user's live streams on every instance (ports.ts publishUserChange). The change is
+   * applied already, so a failure here must not turn the answer into a 503 ("nothing applied"); it
+   * is reported, and an instance that missed it gets its streams a fresh snapshot once its own
+   * subscription, which broke with the same Redis, is back.
+   */
+  private async tellUser(userId: string, op: UserChangeOp, channelId: string): Promise<void> {
+    try {
+      await this.hot.publishUserChange(userId, op, channelId);
+    } catch (err) {
+      this.onHotError(err as Error);
+    }
   }
 
   async post(channelId: string, message: PostInput): Promise<PostResult> {
@@ -182,6 +200,39 @@ export class ReadStateService {
   async userUnread(userId: string): Promise<UserUnread> {
     assertId("userId", userId);
     return userUnreadOf(userId, await this.userChannelStates(userId));
+  }
+
+  /**
+   * userUnread, with the threads the user follows in each channel (what a live stream must know to
+   * tell which replies concern its user): the same reads.
+   */
+  async userOverview(userId: string): Promise<{ unread: UserUnread; followed: Map<string, string[]> }> {
+    assertId("userId", userId);
+    const channels = await this.userChannelStates(userId);
+    const followed = new Map<string, string[]>();
+    for (const [channelId, { threads }] of channels) {
+      followed.set(
+        channelId,
+        threads.map((t) => t.threadId),
+      );
+    }
+    return { unread: userUnreadOf(userId, channels), followed };
+  }
+
+  /** The user's state in these channels, with the threads followed there; absent: not a member. */
+  async channelsOverview(
+    userId: string,
+    channelIds: string[],
+  ): Promise<Map<string, { state: MemberState; threads: ThreadState[] }>> {
+    assertId("userId", userId);
+    const found = new Map<string, { state: MemberState; threads: ThreadState[] }>();
+    for (const [channelId, channel] of await this.channelStates(userId, channelIds)) {
+      found.set(channelId, {
+        state: memberState(channelId, userId, channel.state),
+        threads: channel.threads.map((t) => threadState(channelId, t.threadId, userId, t.state)),
+      });
+    }
+    return found;
   }
 
   async userThreads(userId: string, query: UserThreadsQuery = {}): Promise<UserThreads> {

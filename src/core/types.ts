@@ -137,6 +137,51 @@ export interface SyncStatus {
   backpressureAgeMs: number;
 }
 
+/** A live event's data when the user left the channel, or the channel was deleted. */
+export interface LeftChannel {
+  channelId: string;
+  userId: string;
+  left: true;
+}
+
+/** A live event's data when the user stopped following the thread (unfollow, or a leave). */
+export interface UnfollowedThread {
+  channelId: string;
+  threadId: string;
+  userId: string;
+  unfollowed: true;
+}
+
+/**
+ * One event of a user's live stream (API.md, "Live events"), as GET /v1/users/{userId}/events
+ * sends it. `id`: every change before it has been delivered on this subscription; pass the last one
+ * seen as `lastEventId` to resume.
+ */
+export type LiveEvent =
+  | { id: string; event: "snapshot"; data: UserUnread }
+  | { id: string; event: "member"; data: MemberState | LeftChannel }
+  | { id: string; event: "thread"; data: ThreadState | UnfollowedThread };
+
+export type LiveEventName = LiveEvent["event"];
+
+export interface SubscribeOptions {
+  /**
+   * The id of the last event received on an earlier subscription (SSE's Last-Event-ID). If this
+   * instance still holds every event after it, those come first instead of a snapshot; otherwise
+   * (another instance's id, an old one, anything unrecognised) the subscription starts with a
+   * snapshot as usual.
+   */
+  lastEventId?: string;
+  /**
+   * Called once if the engine ends the subscription itself: it is closing ("closing"). Not called
+   * after the caller's own unsubscribe.
+   */
+  onEnd?: (reason: "closing") => void;
+}
+
+/** Ends a subscription; idempotent. */
+export type Unsubscribe = () => void;
+
 /** The read-state engine: every operation of API.md, in process. */
 export interface ReadState {
   join(channelId: string, userId: string): Promise<MemberState>;
@@ -174,6 +219,19 @@ export interface ReadState {
   ): Promise<ThreadState>;
   threadInfo(channelId: string, threadId: string): Promise<ThreadInfo>;
   userThreads(userId: string, query?: UserThreadsQuery): Promise<UserThreads>;
+  /**
+   * The user's live events, from every instance (API.md, "Live events"): resolves once the first
+   * event (a `snapshot`, or the missed events of a resumed subscription) was handed to `onEvent`;
+   * then a `member` or `thread` event for every change of the user's state, coalesced to at most
+   * one per channel (or thread) every 250 ms. `onEvent` is called synchronously and must not throw.
+   * Rejects with `unavailable` (Retry-After) past the instance's stream limit, or while the change
+   * feed cannot be reached.
+   */
+  subscribe(
+    userId: string,
+    onEvent: (event: LiveEvent) => void,
+    options?: SubscribeOptions,
+  ): Promise<Unsubscribe>;
   /** Writes everything dirty at the time of the call to PostgreSQL before it resolves. */
   flush(): Promise<FlushResult>;
   syncStatus(): Promise<SyncStatus>;
@@ -206,4 +264,13 @@ export interface EngineEvents {
   flushError: [Error];
   redisError: [Error];
   postgresError: [Error];
+  /**
+   * A live event reached `subscriptions` subscriptions; `lagMs`: from the publication of the oldest
+   * change it carries (Redis time) to its delivery, null for snapshots and resumed events.
+   */
+  liveDelivered: [event: LiveEventName, subscriptions: number, lagMs: number | null];
+  /** Changes folded into an event already due (coalescing). */
+  liveCoalesced: [changes: number];
+  /** Every subscription gets a fresh snapshot: the change feed broke and is back, or Redis lost its data. */
+  liveResync: [reason: "reconnected" | "data_lost"];
 }

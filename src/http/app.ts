@@ -12,12 +12,15 @@ import { OpenApiCollector } from "./openapi.js";
 import { adminRoutes } from "./routes/admin.js";
 import { batchRoutes } from "./routes/batch.js";
 import { channelRoutes } from "./routes/channels.js";
+import { eventRoutes, tokenRoutes } from "./routes/events.js";
 import { memberRoutes } from "./routes/members.js";
 import { opsRoutes } from "./routes/ops.js";
 import { pageRoutes } from "./routes/pages.js";
 import { threadRoutes } from "./routes/threads.js";
 import { userRoutes } from "./routes/users.js";
+import { SSE_DEFAULTS, type SseSettings, SseStreams } from "./sse.js";
 import { type LiveStats, StatsRecorder } from "./stats.js";
+import { UserTokens } from "./tokens.js";
 import { validatorCompiler } from "./validation.js";
 
 /** docs/API.md: bodies over 1 MiB are refused with 413. */
@@ -44,7 +47,16 @@ export interface BuildOptions {
   demo?: boolean | undefined;
   /** The live event stream's figures for /v1/admin/stats (open streams); 0 streams without it. */
   liveStats?: () => LiveStats;
+  /** Signs the user tokens of /events; unset: derived from apiToken (http/tokens.ts). */
+  tokenSecret?: string | undefined;
+  /** Lifetime of a user token in seconds (default 3600). */
+  userTokenTtlS?: number;
+  /** Event stream timings and bounds (http/sse.ts); tests shorten them. */
+  sse?: Partial<SseSettings>;
 }
+
+/** How long a user token lives when the caller does not say (READSTATE_USER_TOKEN_TTL_S). */
+const USER_TOKEN_TTL_S = 3600;
 
 export type ReadStateApp = App & {
   readonly metrics: HttpMetrics;
@@ -81,8 +93,20 @@ export function build(options: BuildOptions): ReadStateApp {
     stats,
   );
   const openapi = new OpenApiCollector();
-  const deps: RouteDeps = { engine, metrics, stats };
-  if (options.liveStats) deps.liveStats = options.liveStats;
+  const sse = new SseStreams({ ...SSE_DEFAULTS, ...options.sse }, { dropped: () => metrics.streamDropped() });
+  const tokens = new UserTokens(
+    { tokenSecret: options.tokenSecret, apiToken },
+    options.userTokenTtlS ?? USER_TOKEN_TTL_S,
+  );
+  const deps: RouteDeps = {
+    engine,
+    metrics,
+    stats,
+    tokens,
+    sse,
+    apiToken,
+    liveStats: options.liveStats ?? (() => ({ openStreams: sse.size })),
+  };
   stats.start();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -107,6 +131,9 @@ export function build(options: BuildOptions): ReadStateApp {
   });
   app.addHook("preClose", (done) => {
     closing = true;
+    // Event streams never end on their own: each gets a jittered retry hint and ends now, so that
+    // close() does not wait on them and their clients spread their reconnects over other instances.
+    sse.endAll();
     idleSweeper = setInterval(() => app.server.closeIdleConnections(), 50);
     idleSweeper.unref();
     done();
@@ -141,9 +168,12 @@ export function build(options: BuildOptions): ReadStateApp {
     threadRoutes(v1, deps);
     batchRoutes(v1, deps);
     adminRoutes(v1, deps);
+    tokenRoutes(v1, deps);
   });
   const demo = options.demo ?? !apiToken;
   pageRoutes(app, deps, { apiToken, demo });
+  // Its own scope: a user token opens it, which the rest of /v1 refuses.
+  app.register(async (live) => eventRoutes(live, deps));
 
   return Object.assign(app, { metrics, stats, pages: demo ? ["/dashboard", "/demo"] : ["/dashboard"] });
 }
@@ -152,7 +182,54 @@ function loggerOptions(
   logger: BuildOptions["logger"],
 ): Pick<FastifyServerOptions, "logger" | "loggerInstance"> {
   if (logger && typeof logger === "object" && "child" in logger && typeof logger.child === "function") {
-    return { loggerInstance: logger as FastifyBaseLogger };
+    // Fastify merges the instance's serializers over its own, so this `req` wins.
+    return {
+      loggerInstance: (logger as FastifyBaseLogger).child({}, { serializers: { req: requestForLog } }),
+    };
   }
-  return { logger: (logger as FastifyServerOptions["logger"]) ?? false };
+  if (logger && typeof logger === "object") {
+    const options = logger as Exclude<FastifyServerOptions["logger"], boolean | undefined>;
+    return { logger: { ...options, serializers: { ...options.serializers, req: requestForLog } } };
+  }
+  return { logger: logger === true ? { serializers: { req: requestForLog } } : false };
+}
+
+/** The query parameter that may carry a token; it must never reach a log line. */
+const TOKEN_PARAMETER = "access_token";
+
+/** The URL with the value of every access_token parameter masked, however its name is encoded. */
+export function urlForLog(url: string): string {
+  const at = url.indexOf("?");
+  if (at < 0) return url;
+  const parts = url
+    .slice(at + 1)
+    .split("&")
+    .map((part) => {
+      const [name = ""] = part.split("=", 1);
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, " "));
+      } catch {
+        // Not decodable: the querystring parser does not read it as access_token either.
+      }
+      return decoded === TOKEN_PARAMETER ? `${name}=[redacted]` : part;
+    });
+  return `${url.slice(0, at)}?${parts.join("&")}`;
+}
+
+/** Fastify's own `req` serializer, with tokens in the URL masked. */
+function requestForLog(request: {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}) {
+  return {
+    method: request.method,
+    url: request.url === undefined ? undefined : urlForLog(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
 }

@@ -9,7 +9,9 @@ import type {
 } from "fastify";
 import type { Engine } from "../engine.js";
 import type { HttpMetrics, OperationName } from "./metrics.js";
+import type { SseStreams } from "./sse.js";
 import type { LiveStats, StatsRecorder } from "./stats.js";
+import type { UserTokens } from "./tokens.js";
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -29,6 +31,12 @@ export interface RouteDeps {
    * module sets it, the dashboard shows 0 open streams.
    */
   liveStats?: () => LiveStats;
+  /** Signs and checks the user tokens of /events. */
+  tokens: UserTokens;
+  /** The app's open event streams. */
+  sse: SseStreams;
+  /** The service token (READSTATE_API_TOKEN), when /v1 requires one. */
+  apiToken: string | undefined;
 }
 
 export interface OpenApiOverrides {
@@ -38,6 +46,8 @@ export interface OpenApiOverrides {
   bodyRequired?: boolean;
   /** The 200 body to document when the serialized one is flattened for speed (batch results). */
   ok?: unknown;
+  /** A user token (`?access_token=` or Bearer) is accepted besides the service token (/events). */
+  userToken?: boolean;
 }
 
 declare module "fastify" {

@@ -29,6 +29,8 @@ export type OperationName =
   | "thread_unread"
   | "thread_info"
   | "user_threads"
+  | "events"
+  | "create_token"
   | "batch"
   | "flush"
   | "sync_status";
@@ -43,6 +45,8 @@ export interface HttpMetrics {
   wasCounted(err: unknown): boolean;
   /** The Prometheus text, with the backlog gauges read from the engine at this moment. */
   scrape(): Promise<string>;
+  /** An event stream was dropped because its client read too slowly. */
+  streamDropped(): void;
   /** Detaches from the engine's events. */
   close(): void;
 }
@@ -66,6 +70,8 @@ const WRITE_OPERATIONS: OperationName[] = [
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const FLUSH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Live events are owed within 1 s; coalescing alone may hold one 250 ms. */
+const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /** Told of every operation and rejection as metrics count them (the stats behind /dashboard). */
 export interface OperationObserver {
@@ -164,6 +170,54 @@ export function createMetrics(
     registers: [registry],
   });
   flushErrors.inc(0);
+  new Gauge({
+    name: "readstate_live_streams",
+    help: "Live event streams (SSE, and in-process subscriptions) this instance holds",
+    registers: [registry],
+    collect() {
+      this.set(engine.liveStatus().subscriptions);
+    },
+  });
+  new Gauge({
+    name: "readstate_live_channels",
+    help: "Channel feeds this instance listens to for its streams",
+    registers: [registry],
+    collect() {
+      this.set(engine.liveStatus().channels);
+    },
+  });
+  const liveEvents = new Counter({
+    name: "readstate_live_events_total",
+    help: "Live events sent, counted once per stream they reached",
+    labelNames: ["event"] as const,
+    registers: [registry],
+  });
+  const liveCoalesced = new Counter({
+    name: "readstate_live_events_coalesced_total",
+    help: "Changes folded into an event already due (at most one per channel or thread per 250 ms)",
+    registers: [registry],
+  });
+  const liveLag = new Histogram({
+    name: "readstate_live_delivery_lag_seconds",
+    help: "From a change's publication (Redis time) to its event's write on a stream",
+    buckets: LAG_BUCKETS,
+    registers: [registry],
+  });
+  const liveResyncs = new Counter({
+    name: "readstate_live_resyncs_total",
+    help: "Fresh snapshots to every stream: the change feed broke and is back, or Redis lost its data",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+  const liveDropped = new Counter({
+    name: "readstate_live_streams_dropped_total",
+    help: "Streams dropped because their client read slower than events came",
+    registers: [registry],
+  });
+  for (const event of ["snapshot", "member", "thread"]) liveEvents.labels(event).inc(0);
+  for (const reason of ["reconnected", "data_lost"]) liveResyncs.labels(reason).inc(0);
+  liveCoalesced.inc(0);
+  liveDropped.inc(0);
 
   // Labelled children are looked up once: hashing label sets on every request is measurable at 15k/s.
   const outcomeCounters = new Map<string, Counter.Internal>();
@@ -195,6 +249,21 @@ export function createMetrics(
   const onFlushError = () => flushErrors.inc();
   const onRedisError = () => dependencyErrors.labels("redis").inc();
   const onPostgresError = () => dependencyErrors.labels("postgres").inc();
+  const liveEventCounters = new Map<string, Counter.Internal>();
+  const onLiveDelivered = (event: string, subscriptions: number, lagMs: number | null) => {
+    let child = liveEventCounters.get(event);
+    if (!child) {
+      child = liveEvents.labels(event);
+      liveEventCounters.set(event, child);
+    }
+    child.inc(subscriptions);
+    if (lagMs !== null) for (let i = 0; i < subscriptions; i++) liveLag.observe(lagMs / 1000);
+  };
+  const onLiveCoalesced = (changes: number) => liveCoalesced.inc(changes);
+  const onLiveResync = (reason: string) => liveResyncs.labels(reason).inc();
+  engine.events.on("liveDelivered", onLiveDelivered);
+  engine.events.on("liveCoalesced", onLiveCoalesced);
+  engine.events.on("liveResync", onLiveResync);
   engine.events.on("flush", onFlush);
   engine.events.on("flushError", onFlushError);
   engine.events.on("redisError", onRedisError);
@@ -244,7 +313,13 @@ export function createMetrics(
       ]);
       return registry.metrics();
     },
+    streamDropped() {
+      liveDropped.inc();
+    },
     close() {
+      engine.events.off("liveDelivered", onLiveDelivered);
+      engine.events.off("liveCoalesced", onLiveCoalesced);
+      engine.events.off("liveResync", onLiveResync);
       engine.events.off("flush", onFlush);
       engine.events.off("flushError", onFlushError);
       engine.events.off("redisError", onRedisError);

@@ -113,6 +113,15 @@ export class OpenApiCollector {
       tags: TAGS,
       components: {
         securitySchemes: {
+          userToken: {
+            type: "apiKey",
+            in: "query",
+            name: "access_token",
+            description:
+              "A user token from POST /v1/users/{userId}/tokens (signed, expiring, for that user's " +
+              "events only), for EventSource, which cannot send headers; it also works as Authorization: " +
+              "Bearer. Only GET /v1/users/{userId}/events takes it.",
+          },
           bearer: {
             type: "http",
             scheme: "bearer",
@@ -168,7 +177,10 @@ function operation(route: CollectedRoute, info: DocumentInfo): JsonObject {
         },
       };
     }
-    out.security = info.secured ? [{ bearer: [] }] : [{ bearer: [] }, {}];
+    const alternatives: JsonObject[] = overrides.userToken
+      ? [{ bearer: [] }, { userToken: [] }]
+      : [{ bearer: [] }];
+    out.security = info.secured ? alternatives : [...alternatives, {}];
   } else {
     out.security = [];
   }
@@ -193,6 +205,7 @@ function parameters(schema: unknown, where: "path" | "query"): JsonObject[] {
   });
 }
 
+/** `produces` names the media type of the success answers; errors are always JSON. */
 function responses(response: JsonObject | undefined, produces: string[] | undefined): JsonObject {
   const out: JsonObject = {};
   const mediaType = produces?.[0] ?? "application/json";
@@ -204,9 +217,10 @@ function responses(response: JsonObject | undefined, produces: string[] | undefi
     if (body.type === "null") {
       out[code] = { description: (body.description as string | undefined) ?? "no content" };
     } else {
+      const success = code.startsWith("2");
       out[code] = {
-        description: (body.description as string | undefined) ?? (code.startsWith("2") ? "OK" : "error"),
-        content: { "application/json": { schema: body } },
+        description: (body.description as string | undefined) ?? (success ? "OK" : "error"),
+        content: { [success ? mediaType : "application/json"]: { schema: body } },
       };
     }
   }

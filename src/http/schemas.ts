@@ -480,3 +480,42 @@ export const BatchResponseDoc = Type.Object({
     { description: "one per op, in request order" },
   ),
 });
+
+// ---- live events -----------------------------------------------------------------------------
+
+export const UserTokenBody = Type.Object({
+  token: Type.String({
+    description:
+      "opaque; pass it to GET /v1/users/{userId}/events as ?access_token= or Authorization: Bearer",
+  }),
+  expiresAt: Type.String({ format: "date-time", description: "when the token stops opening streams" }),
+});
+
+export const EventsQuery = Type.Object({
+  access_token: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description:
+        "a user token for this user (POST /v1/users/{userId}/tokens), or the service token; for " +
+        "EventSource, which cannot send headers",
+    }),
+  ),
+  lastEventId: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 256,
+      description:
+        "the id of the last event received, as the Last-Event-ID header carries it (which wins when " +
+        "both are sent): for a page that opens a new EventSource, which cannot set that header",
+    }),
+  ),
+});
+
+export const EventStreamBody = Type.String({
+  description:
+    "text/event-stream: `snapshot` (the body of GET /v1/users/{userId}/unread), then `member` " +
+    "(a member state, or { channelId, userId, left: true }) and `thread` (a thread state, or " +
+    "{ channelId, threadId, userId, unfollowed: true }) events, each with an id; comment lines keep " +
+    "the connection open",
+});

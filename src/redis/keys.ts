@@ -76,6 +76,30 @@ export class Keys {
     return CHANNEL_KEY_NAMES.slice(0, CACHED_KEY_COUNT).map((name) => base + name);
   }
 
+  /**
+   * Shard channel (sharded pub/sub) of the channel's changes. Not a key: the scripts derive it from
+   * meta's key (_lib.lua publish_change), so it hashes to the channel's slot.
+   */
+  channelFeed(channelId: string): string {
+    return `${this.prefix}:{p${this.partitionOf(channelId)}}:c:${channelId}:feed`;
+  }
+
+  /**
+   * Shard channel of one user's membership changes (join, leave), under the user's tag: a stream
+   * must hear of a join made on another instance before it listens to that channel's feed.
+   */
+  userFeed(userId: string): string {
+    return `${this.prefix}:{u:${userId}}:feed`;
+  }
+
+  /**
+   * string: a random value each instance with live streams remembers; gone or changed means Redis
+   * lost its data (streams then get a fresh snapshot).
+   */
+  liveSentinel(): string {
+    return `${this.prefix}:live`;
+  }
+
   /** string: the token of the one loader, across every instance, filling the channel from PostgreSQL. */
   channelLoader(channelId: string): string {
     return `${this.prefix}:{p${this.partitionOf(channelId)}}:c:${channelId}:loader`;

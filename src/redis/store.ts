@@ -9,6 +9,7 @@ import {
   type RawMemberState,
   type RawThreadState,
   type RawUserChannel,
+  type UserChangeOp,
 } from "../core/ports.js";
 import type { ChannelInfo, PostInput, Receipts, ThreadInfo } from "../core/types.js";
 import { isOutOfMemory, OperationBatcher } from "./batcher.js";
@@ -390,6 +391,12 @@ export class RedisStore implements HotStore {
 
   async addUserChannel(userId: string, channelId: string): Promise<void> {
     await this.call(() => this.redis.sadd(this.keys.userChannels(userId), channelId));
+  }
+
+  async publishUserChange(userId: string, op: UserChangeOp, channelId: string): Promise<void> {
+    // The channel feeds' payload shape (_lib.lua publish_change), with the channel in place of users.
+    const at = Math.floor(this.limits?.clock.now() ?? Date.now());
+    await this.call(() => this.redis.spublish(this.keys.userFeed(userId), `${op}|${channelId}||${at}`));
   }
 
   async mergeUserChannels(

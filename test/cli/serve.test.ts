@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanup, queryPg, testSpace, wipeRedis } from "../helpers/env.js";
 import { freePort } from "../helpers/net.js";
+import { openSse } from "../helpers/sse.js";
 import { ROOT, startCli, waitReady } from "./run.js";
 
 const space = testSpace("cli-serve");
@@ -111,6 +112,34 @@ describe("readstate serve", () => {
 
     second.child.kill("SIGTERM");
     expect((await second.exited).code).toBe(0);
+  });
+
+  it("on SIGTERM gives each event stream a jittered retry hint and closes it, flushes, and exits 0", async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const running = startServe(port);
+    await waitReady(running, `${base}/readyz`);
+    expect((await api(base, "PUT", "/v1/channels/ev/members/eve")).status).toBe(200);
+    const streams = await Promise.all(
+      ["eve", "fay", "gus"].map((u) => openSse(`${base}/v1/users/${u}/events`)),
+    );
+    for (const stream of streams) await stream.log.waitFor((e) => e.event === "snapshot");
+    expect(
+      (await api(base, "POST", "/v1/channels/ev/messages", { messageId: "m1", senderId: "fay" })).status,
+    ).toBe(201);
+    await streams[0]?.log.waitFor(
+      (e) => e.event === "member" && "channelSeq" in e.data && e.data.channelSeq === 1,
+    );
+    running.child.kill("SIGTERM");
+    for (const stream of streams) {
+      await stream.ended;
+      expect(stream.retries).toHaveLength(1);
+      expect(stream.retries[0]).toBeGreaterThanOrEqual(1000);
+    }
+    const stopped = await running.exited;
+    expect(stopped.code, stopped.stderr).toBe(0);
+    // Closed before the final flush, which still wrote everything.
+    expect(await queryPg(space, "SELECT seq FROM channels WHERE channel_id = 'ev'")).toEqual([{ seq: "1" }]);
   });
 
   it("--processes 2 serves one port from two processes and stops them all on SIGTERM with exit 0", async () => {

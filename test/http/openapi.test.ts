@@ -131,14 +131,34 @@ describe("every operation", () => {
 
   it("declares security: bearer on /v1 (optional without a token), nothing on the probes", () => {
     expect(open.servers.length).toBeGreaterThan(0);
-    for (const [doc, v1] of [
-      [open, [{ bearer: [] }, {}]],
-      [closed, [{ bearer: [] }]],
+    const events = "/v1/users/{userId}/events";
+    for (const [doc, v1, stream] of [
+      [open, [{ bearer: [] }, {}], [{ bearer: [] }, { userToken: [] }, {}]],
+      [closed, [{ bearer: [] }], [{ bearer: [] }, { userToken: [] }]],
     ] as const) {
       for (const { path, op } of operations(doc)) {
-        expect(op.security, path).toEqual(path.startsWith("/v1/") ? v1 : []);
+        // The event stream alone also takes a user token (?access_token=).
+        expect(op.security, path).toEqual(path === events ? stream : path.startsWith("/v1/") ? v1 : []);
       }
+      expect(doc.components.securitySchemes.userToken).toMatchObject({ in: "query", name: "access_token" });
     }
+  });
+
+  it("documents the event stream as text/event-stream, its errors as JSON", () => {
+    const events = open.paths["/v1/users/{userId}/events"].get;
+    expect(Object.keys(events.responses["200"].content)).toEqual(["text/event-stream"]);
+    expect(Object.keys(events.responses["503"].content)).toEqual(["application/json"]);
+    expect(events.parameters.map((p: Json) => `${p.in} ${p.name}`)).toEqual([
+      "path userId",
+      "query access_token",
+      "query lastEventId",
+    ]);
+    const token = closed.paths["/v1/users/{userId}/tokens"].post;
+    expect(token.security).toEqual([{ bearer: [] }]);
+    expect(token.responses["200"].content["application/json"].schema.required).toEqual([
+      "token",
+      "expiresAt",
+    ]);
   });
 
   it("declares each error it can answer with the error body and codes of that status", () => {

@@ -99,6 +99,8 @@ describe("/openapi.json", () => {
         "PATCH /v1/channels/{channelId}/members/{userId}",
         "POST /v1/users/{userId}/read",
         "GET /v1/users/{userId}/threads",
+        "GET /v1/users/{userId}/events",
+        "POST /v1/users/{userId}/tokens",
         "PUT /v1/channels/{channelId}/threads/{threadId}/followers/{userId}",
         "DELETE /v1/channels/{channelId}/threads/{threadId}/followers/{userId}",
         "GET /v1/channels/{channelId}/threads/{threadId}/followers/{userId}",

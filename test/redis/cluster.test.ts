@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/engine.js";
 import { dropSchema, engineFor, queryPg, testSpace } from "../helpers/env.js";
+import { EventLog, isMember } from "../helpers/live.js";
 import { freePort } from "../helpers/net.js";
 
 const run = promisify(execFile);
@@ -117,6 +118,27 @@ describe("on Redis Cluster", () => {
     expect(await rs.userUnread("ann")).toEqual(unreadV11);
     expect(await rs.userThreads("ann")).toEqual(threads);
     expect((await rs.post("cl-5", { messageId: "m2", senderId: "ann" })).seq).toBe(2);
+  });
+});
+
+describe("live events on Redis Cluster", () => {
+  it("reach a subscription from channels on every node, and a join made after it subscribed", async () => {
+    const channels = Array.from({ length: 8 }, (_, i) => `lv-${i}`);
+    for (const c of channels) await rs.join(c, "cal");
+    const log = new EventLog();
+    const unsubscribe = await rs.subscribe("cal", log.onEvent);
+    try {
+      expect(log.events[0]?.event).toBe("snapshot");
+      // One post per channel: their shard channels hash to slots spread over the three masters.
+      for (const c of channels) await rs.post(c, { messageId: "p1", senderId: "dee", mentions: ["cal"] });
+      for (const c of channels) await log.waitFor(isMember(c, { channelSeq: 1, mentions: 1 }));
+      await rs.join("lv-late", "cal");
+      await log.waitFor(isMember("lv-late", { channelSeq: 0 }));
+      await rs.post("lv-late", { messageId: "p1", senderId: "dee" });
+      await log.waitFor(isMember("lv-late", { unread: 1 }));
+    } finally {
+      unsubscribe();
+    }
   });
 });
 

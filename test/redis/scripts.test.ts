@@ -1,4 +1,5 @@
 // Each Lua script called directly, on the real Redis, with keys from the key module.
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectRedis, type RedisClient } from "../../src/redis/connection.js";
 import { CACHED_KEY_COUNT, CHANNEL_KEY_NAMES, Keys } from "../../src/redis/keys.js";
@@ -512,6 +513,8 @@ describe("post", () => {
     const smallCommands = await commandsOf(small, "m-cost");
     const bigCommands = await commandsOf(big, "m-cost");
     expect(bigCommands).toEqual(smallCommands);
+    // The change feed included: one message for the channel, never one per member.
+    expect(smallCommands.filter((c) => c.startsWith("spublish"))).toEqual(["spublish feed"]);
     expect(smallCommands.length).toBeLessThanOrEqual(20);
     console.log(
       `post with one mention, member sender: ${smallCommands.length} commands: ${smallCommands.join(", ")}`,
@@ -747,6 +750,7 @@ describe("delete_message", () => {
     const smallCommands = await commandsOf(small, "m-cost");
     const bigCommands = await commandsOf(big, "m-cost");
     expect(bigCommands).toEqual(smallCommands);
+    expect(smallCommands.filter((c) => c.startsWith("spublish"))).toEqual(["spublish feed"]);
     expect(smallCommands.length).toBeLessThanOrEqual(12);
     // What it writes: the deleted mark, the one mention, the version, the message for the worker.
     expect(keysWritten(bigCommands)).toEqual(["dirty", "dmsg", "ix", "meta", "mn"]);
@@ -946,6 +950,7 @@ describe("reply", () => {
     const smallCommands = await commandsOf(small, "r-cost", "0");
     const bigCommands = await commandsOf(big, "r-cost", "0");
     expect(bigCommands).toEqual(smallCommands);
+    expect(smallCommands.filter((c) => c.startsWith("spublish"))).toEqual(["spublish feed"]);
     expect(smallCommands.length).toBeLessThanOrEqual(24);
     const smallAll = await commandsOf(small, "r-all", "1");
     const bigAll = await commandsOf(big, "r-all", "1");
@@ -1691,5 +1696,126 @@ describe("deadline", () => {
     expect(await scriptError(run)).toBe("RS_DEADLINE");
     expect(await redis.hget(key(c, "meta"), "seq")).toBe("0");
     expect(await redis.zcard(key(c, "cur"))).toBe(0);
+  });
+});
+
+describe("the change feed", () => {
+  /** The messages of the channel's feed (keys.ts channelFeed) while run() executes, payloads split. */
+  async function feedWhile(channelId: string, run: () => Promise<unknown>): Promise<string[][]> {
+    const subscriber = new Redis(space.redisUrl);
+    const seen: string[][] = [];
+    subscriber.on("smessage", (channel: string, message: string) => {
+      if (channel === keys.channelFeed(channelId)) seen.push(message.split("|"));
+    });
+    try {
+      await subscriber.ssubscribe(keys.channelFeed(channelId));
+      await run();
+      // A PING on the subscriber is answered after every message published before it.
+      await subscriber.ping();
+      return seen;
+    } finally {
+      subscriber.disconnect();
+    }
+  }
+
+  async function redisNow(): Promise<number> {
+    const [seconds, micros] = await redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  /** [op, users, threads] of each message; the last field, Redis's time, checked apart. */
+  const shape = (messages: string[][]) => messages.map(([op, users, threads]) => [op, users, threads]);
+
+  it("every write publishes one message when it changed something, and nothing when it did not", async () => {
+    const c = "feed-1";
+    await load(c);
+    const before = await redisNow();
+    const messages = await feedWhile(c, async () => {
+      await ops.join(c, "a");
+      await ops.join(c, "a"); // already a member: nothing
+      await ops.join(c, "b");
+      await ops.post(c, "m1", "a", "0", "b");
+      await ops.post(c, "m1", "a"); // a repeat: nothing
+      await ops.markRead(c, "b");
+      await ops.markRead(c, "b"); // already there: nothing
+      await ops.markUnread(c, "b", "m1");
+      await ops.markUnread(c, "b", "m1"); // the cursor is there already: nothing
+      await ops.mute(c, "b", "1");
+      await ops.mute(c, "b", "1"); // unchanged: nothing
+      await ops.reply(c, "r1", "b", "m1", "0", "a");
+      await ops.follow(c, "m1", "b"); // following already: nothing
+      await ops.threadRead(c, "m1", "a");
+      await ops.threadUnread(c, "m1", "a", "r1");
+      await ops.unfollow(c, "m1", "a");
+      await ops.deleteMessage(c, "r1");
+      await ops.deleteMessage(c, "r1"); // deleted already: nothing
+      await ops.deleteMessage(c, "m1");
+      await ops.leave(c, "b");
+      await redis.rs_delete_channel(...writeKeys(c), "", c);
+    });
+    expect(shape(messages)).toEqual([
+      ["join", "a", ""],
+      ["join", "b", ""],
+      ["post", "", ""],
+      ["mark_read", "b", ""],
+      ["mark_unread", "b", ""],
+      ["mute", "b", ""],
+      // The reply names the users it made followers: its sender, a (named, and the root's sender).
+      ["reply", "b,a", "m1"],
+      ["thread_read", "a", "m1"],
+      ["thread_unread", "a", "m1"],
+      ["unfollow", "a", "m1"],
+      ["delete_message", "", "m1"],
+      ["delete_message", "", ""],
+      // b followed m1: the leave names the thread it stopped following.
+      ["leave", "b", "m1"],
+      ["delete_channel", "", ""],
+    ]);
+    const after = await redisNow();
+    for (const [, , , at] of messages) {
+      expect(Number(at)).toBeGreaterThanOrEqual(before);
+      expect(Number(at)).toBeLessThanOrEqual(after);
+    }
+  });
+
+  it("a follow publishes, and a leave names only the threads the user still followed", async () => {
+    const c = "feed-2";
+    await load(c);
+    for (const u of ["a", "b"]) await ops.join(c, u);
+    await ops.post(c, "t1", "a");
+    await ops.post(c, "t2", "a");
+    const messages = await feedWhile(c, async () => {
+      await ops.follow(c, "t1", "b");
+      await ops.follow(c, "t2", "b");
+      await ops.unfollow(c, "t2", "b");
+      await ops.leave(c, "b");
+    });
+    expect(shape(messages)).toEqual([
+      ["follow", "b", "t1"],
+      ["follow", "b", "t2"],
+      ["unfollow", "b", "t2"],
+      ["leave", "b", "t1"],
+    ]);
+  });
+
+  it("operations sharing an apply call publish one message each", async () => {
+    const c = "feed-3";
+    await load(c);
+    const k = [...writeKeys(c), ...writeKeys(c), ...writeKeys(c)];
+    const messages = await feedWhile(c, () =>
+      redis.rs_apply(
+        k.length,
+        ...k,
+        "",
+        ...["join", 2, c, "u1"],
+        ...["post", 5, c, "m1", "u2", "0", ""],
+        ...["mark_read", 3, c, "u1", ""],
+      ),
+    );
+    expect(shape(messages)).toEqual([
+      ["join", "u1", ""],
+      ["post", "", ""],
+      ["mark_read", "u1", ""],
+    ]);
   });
 });

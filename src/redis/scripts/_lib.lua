@@ -199,6 +199,18 @@ local function mark_dirty(k, dirty, channelId, now)
   end
 end
 
+-- Tells every instance that the channel changed (API.md, "Live events"): one sharded pub/sub
+-- message per change, whatever the channel's size; each instance then reads the new state of the
+-- streams it holds. The shard channel is named after meta's key ("…:c:<channelId>:meta" gives
+-- "…:c:<channelId>:feed", keys.ts channelFeed) so that it hashes to the channel's slot, which a
+-- script's SPUBLISH needs on Redis Cluster. Called only when something changed.
+-- Payload "<op>|<users>|<threads>|<Redis ms>": users '' means every member (or, for a reply or a
+-- deleted reply, every follower); a reply lists the users it made followers, a leave the threads it
+-- made the user stop following, ','-joined (IDs contain neither ',' nor '|').
+local function publish_change(k, op, users, threads)
+  redis.call('SPUBLISH', string.sub(k.meta, 1, -5) .. 'feed', op .. '|' .. users .. '|' .. threads .. '|' .. now_ms())
+end
+
 -- Records that the channel's own row (seq, last message, live, reset) changed at version ver; the
 -- worker writes that row only when it did, not on every cursor move.
 local function touch_channel_row(k, ver)

@@ -15,5 +15,6 @@ OPS.delete_channel = function(k, dirty, a)
   redis.call('HDEL', k.meta, 'nd', 'nt', 'nm')
   touch_channel_row(k, ver)
   mark_dirty(k, dirty, channelId, now_ms())
+  publish_change(k, 'delete_channel', '', '')
   return 1
 end

@@ -40,5 +40,7 @@ OPS.delete_message = function(k, dirty, a)
   local ver = next_version(k)
   redis.call('ZADD', k.dmsg, ver, messageId)
   mark_dirty(k, dirty, channelId, now_ms())
+  -- threadId '': every member's counts changed; a reply's: every follower's of its thread.
+  publish_change(k, 'delete_message', '', threadId)
   return 1
 end

@@ -16,5 +16,6 @@ OPS.follow = function(k, dirty, a)
 
   start_following(k, threadId, userId, threadSeq, next_version(k))
   mark_dirty(k, dirty, channelId, now_ms())
+  publish_change(k, 'follow', userId, threadId)
   return thread_state(k, threadId, userId, threadSeq, threadSeq, '', reply_id(k, threadId, threadSeq))
 end

@@ -30,6 +30,7 @@ OPS.join = function(k, dirty, a)
   redis.call('HSET', k.lra, userId, lastRead)
   redis.call('ZADD', k.dmem, ver, userId)
   mark_dirty(k, dirty, channelId, now)
+  publish_change(k, 'join', userId, '')
   local state = member_state(k, userId, seq, seq, lastRead)
   table.insert(state, 1, 1)
   return state

@@ -16,12 +16,17 @@ OPS.leave = function(k, dirty, a)
   redis.call('ZADD', k.dmem, ver, userId)
   local prefix = 'u|' .. userId .. '|'
   local entries = redis.call('ZRANGE', k.ix, '[' .. prefix, '(u|' .. userId .. '}', 'BYLEX')
+  local unfollowed = {}
   for _, entry in ipairs(entries) do
     local threadId = string.sub(entry, #prefix + 1)
     redis.call('HDEL', k.th, follower_field(threadId, userId))
-    redis.call('ZREM', k.ix, entry, 'f|' .. threadId .. '|' .. userId)
+    -- 2: the follower entry went too (1: only an unfollow mark).
+    if redis.call('ZREM', k.ix, entry, 'f|' .. threadId .. '|' .. userId) == 2 then
+      table.insert(unfollowed, threadId)
+    end
     redis.call('ZADD', k.dmem, ver, '#' .. threadId .. '|' .. userId)
   end
   mark_dirty(k, dirty, channelId, now_ms())
+  publish_change(k, 'leave', userId, table.concat(unfollowed, ','))
   return 1
 end

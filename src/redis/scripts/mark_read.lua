@@ -22,6 +22,7 @@ OPS.mark_read = function(k, dirty, a)
 
   if target > readSeq then
     local lastRead = set_cursor(k, dirty, channelId, userId, target, targetId, now_ms())
+    publish_change(k, 'mark_read', userId, '')
     return member_state(k, userId, target, seq, lastRead, anyDeleted, anyMuted)
   end
   return member_state(k, userId, readSeq, seq, nil, anyDeleted, anyMuted)

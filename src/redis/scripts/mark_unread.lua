@@ -16,6 +16,7 @@ OPS.mark_unread = function(k, dirty, a)
     local targetId = ''
     if target > 0 then targetId = redis.call('HGET', k.seqs, target) or '' end
     local lastRead = set_cursor(k, dirty, channelId, userId, target, targetId, now_ms())
+    publish_change(k, 'mark_unread', userId, '')
     return member_state(k, userId, target, channelSeq, lastRead, anyDeleted, anyMuted)
   end
   return member_state(k, userId, readSeq, channelSeq, nil, anyDeleted, anyMuted)

@@ -22,6 +22,7 @@ OPS.mute = function(k, dirty, a)
     end
     redis.call('ZADD', k.dmem, next_version(k), userId)
     mark_dirty(k, dirty, channelId, now_ms())
+    publish_change(k, 'mute', userId, '')
   end
   -- 0: this member is not muted, whoever else is.
   local anyMuted = 0

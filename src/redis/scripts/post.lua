@@ -43,5 +43,6 @@ OPS.post = function(k, dirty, a)
     redis.call('ZADD', k.dmem, ver, senderId)
   end
   mark_dirty(k, dirty, channelId, now)
+  publish_change(k, 'post', '', '')
   return { 1, seq, '' }
 end

@@ -40,12 +40,14 @@ OPS.reply = function(k, dirty, a)
 
   -- Channel members who start following, if not already: the sender and everyone named (also after
   -- an unfollow), and the root's sender at the first reply unless they unfollowed.
+  local started = {}
   local function follow(userId, evenIfUnfollowed)
     if not read_seq(k, userId) then return end
     local entry = redis.call('HGET', k.th, follower_field(threadId, userId))
     if entry and entry ~= 'x' then return end
     if entry == 'x' and not evenIfUnfollowed then return end
     start_following(k, threadId, userId, seq - 1, ver)
+    table.insert(started, userId)
   end
   follow(senderId, true)
   if mentions ~= '' then
@@ -58,5 +60,7 @@ OPS.reply = function(k, dirty, a)
   if read_seq(k, senderId) then set_thread_cursor(k, threadId, senderId, seq, now, messageId, ver) end
 
   mark_dirty(k, dirty, channelId, now)
+  -- Every follower's state changed; the new ones are named, as no instance knows them yet.
+  publish_change(k, 'reply', table.concat(started, ','), threadId)
   return { 1, seq, threadId }
 end

@@ -24,6 +24,7 @@ OPS.thread_read = function(k, dirty, a)
     local now = tostring(now_ms())
     set_thread_cursor(k, threadId, userId, target, now, targetId, next_version(k))
     mark_dirty(k, dirty, channelId, now)
+    publish_change(k, 'thread_read', userId, threadId)
     return thread_state(k, threadId, userId, target, threadSeq, now, targetId)
   end
   return thread_state(k, threadId, userId, readSeq, threadSeq, at, lastId)

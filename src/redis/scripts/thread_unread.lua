@@ -18,6 +18,7 @@ OPS.thread_unread = function(k, dirty, a)
     local targetId = reply_id(k, threadId, target)
     set_thread_cursor(k, threadId, userId, target, now, targetId, next_version(k))
     mark_dirty(k, dirty, channelId, now)
+    publish_change(k, 'thread_unread', userId, threadId)
     return thread_state(k, threadId, userId, target, threadSeq, now, targetId)
   end
   return thread_state(k, threadId, userId, readSeq, threadSeq, at, lastId)

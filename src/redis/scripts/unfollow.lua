@@ -13,5 +13,6 @@ OPS.unfollow = function(k, dirty, a)
   redis.call('ZREM', k.ix, 'f|' .. threadId .. '|' .. userId)
   redis.call('ZADD', k.dmem, next_version(k), '#' .. threadId .. '|' .. userId)
   mark_dirty(k, dirty, channelId, now_ms())
+  publish_change(k, 'unfollow', userId, threadId)
   return 1
 end
