@@ -707,6 +707,8 @@ export class ReadStateClient {
       const onAbort = () => controller.abort(signal?.reason);
       signal?.addEventListener("abort", onAbort, { once: true });
       let wait = retryMs;
+      /** A Retry-After is a floor: jitter only adds to it. */
+      let floor = false;
       let lostWith: unknown;
       try {
         const token =
@@ -732,6 +734,7 @@ export class ReadStateClient {
           if (response.status < 500) throw clientError;
           lostWith = clientError;
           failures++;
+          floor = retryAfterSeconds !== undefined;
           wait =
             retryAfterSeconds !== undefined
               ? retryAfterSeconds * 1000
@@ -792,7 +795,10 @@ export class ReadStateClient {
         ...(lostWith === undefined ? {} : { error: lostWith }),
       });
       try {
-        await sleep(Math.min(this.#maxDelayMs, wait * (0.5 + Math.random())), signal);
+        await sleep(
+          Math.min(this.#maxDelayMs, wait * (floor ? 1 + Math.random() * 0.2 : 0.5 + Math.random())),
+          signal,
+        );
       } catch {
         return;
       }

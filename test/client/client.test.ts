@@ -387,6 +387,19 @@ describe("live events", () => {
     expect(await iterator.next()).toEqual({ done: true, value: undefined });
   });
 
+  it("waits out a 503 (the stream limit) for its Retry-After, then opens", async () => {
+    const via = await proxy(base);
+    const c = createClient({ baseUrl: via.base, token: TOKEN });
+    via.plan.push({ kind: "503", retryAfter: "1" });
+    const started = Date.now();
+    for await (const event of c.events("eve")) {
+      expect(event.event).toBe("snapshot");
+      break;
+    }
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(via.requests).toHaveLength(2);
+  });
+
   it("opens with a user token, ends on break, and throws a typed 401", async () => {
     const { token } = await client.createUserToken("eve");
     const anonymous = createClient({ baseUrl: base });
