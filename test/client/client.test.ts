@@ -36,8 +36,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const proxy of proxies) await proxy.close();
-  // Seen here: after a stream was given up and a 401 answered, app.close() waited on an idle
-  // connection without a request; not the client's socket (every request's socket had closed).
+  // After a stream is aborted, undici (fetch) was seen to hold a fresh connection to the server
+  // that never carries a request (0 bytes). Node's closeIdleConnections() skips a connection that
+  // never sent a request, so app.close() would wait for its 60 s headers timeout.
   app?.server.closeAllConnections();
   await app?.close();
   await engine?.close();
