@@ -5,6 +5,7 @@ import { resolveServerConfig } from "../config.js";
 import { createReadState, type Engine } from "../engine.js";
 import { build, type ReadStateApp } from "../http/app.js";
 import { clusterChildIndex, runClusterPrimary } from "./cluster.js";
+import { explainStartError } from "./deps.js";
 import { logEngineEvents, stopOnSignals } from "./lifecycle.js";
 import { type LocalServices, startLocalServices } from "./local.js";
 import { createLogger } from "./logger.js";
@@ -183,7 +184,11 @@ async function serveWith(
     // Signals are handled from the start: a SIGTERM while connecting still ends in a clean stop.
     // A cluster child hears Ctrl-C from the terminal and SIGTERM from its primary: not a second signal.
     const starting = (async () => {
-      engine = await createReadState(config);
+      try {
+        engine = await createReadState(config);
+      } catch (err) {
+        throw explainStartError("serve", err, config);
+      }
       logEngineEvents(log, engine.events);
       app = build({
         engine,
