@@ -150,4 +150,30 @@ describe.skipIf(!canNetns)("npm start with nothing configured (network namespace
     ).toMatchObject({ seq: 2 });
     await stop(third);
   });
+
+  it("without redis-server on the PATH, stops with one line that says how to get one", async () => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      READSTATE_DATA_DIR: dataDir,
+      PATH: "/nonexistent", // no redis-server (node and ip are given by their paths)
+      DATABASE_URL: "postgres://postgres@127.0.0.1:1/postgres", // given: no embedded PostgreSQL
+    };
+    delete env.REDIS_URL;
+    const ip = execFileSync("sh", ["-c", "command -v ip"]).toString().trim();
+    const result = await run(
+      ip,
+      ["netns", "exec", ns, process.execPath, "dist/src/cli/main.js", "serve", "--start-local"],
+      { cwd: ROOT, env },
+    ).then(
+      () => ({ code: 0, stderr: "" }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(result.code).toBe(1);
+    const line = result.stderr.trim();
+    expect(line.split("\n")).toHaveLength(1);
+    expect(line).toContain("redis-server is not on the PATH");
+    expect(line).toContain("apt-get install redis-server");
+    expect(line).toContain("brew install redis");
+    expect(line).toContain("docker run");
+  });
 });
