@@ -5,6 +5,7 @@ import { resolveServerConfig } from "../config.js";
 import { schemaStatus } from "../postgres/migrate.js";
 import { createPool } from "../postgres/store.js";
 import { evictionRisk } from "../redis/connection.js";
+import { explainParts, redactUrl } from "./deps.js";
 import {
   CONNECTION_FLAGS,
   configFlags,
@@ -74,9 +75,14 @@ export async function checkRedis(url: string): Promise<Check[]> {
     commandTimeout: 3000, // a hung Redis fails the check instead of hanging doctor
     retryStrategy: () => null,
   });
-  redis.on("error", () => {}); // reported through the failed connect below
+  let socketError: Error | undefined;
+  redis.on("error", (err: Error) => {
+    socketError ??= err; // reported through the failed connect below
+  });
   try {
-    await redis.connect();
+    await redis.connect().catch((err: unknown) => {
+      throw socketError ?? err;
+    });
     const info = await redis.info("server");
     const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "unknown";
     const checks: Check[] = [
@@ -91,8 +97,8 @@ export async function checkRedis(url: string): Promise<Check[]> {
       {
         check: "redis",
         verdict: "fail",
-        detail: `cannot use Redis at ${where}: ${(err as Error).message}`,
-        fix: "start Redis, or point REDIS_URL / --redis-url at it (CONFIG must be allowed for these checks)",
+        detail: explainParts("doctor", "Redis", url, err).problem,
+        fix: `${explainParts("doctor", "Redis", url, err).fix} (CONFIG must be allowed for these checks)`,
       },
     ];
   } finally {
@@ -179,8 +185,8 @@ async function checkPostgres(databaseUrl: string, schema: string): Promise<Check
       {
         check: "postgres",
         verdict: "fail",
-        detail: `cannot use PostgreSQL at ${where}: ${(err as Error).message}`,
-        fix: "start PostgreSQL, or point DATABASE_URL / --database-url at it",
+        detail: explainParts("doctor", "PostgreSQL", databaseUrl, err).problem,
+        fix: explainParts("doctor", "PostgreSQL", databaseUrl, err).fix,
       },
     ];
   } finally {
@@ -198,15 +204,4 @@ export function formatChecks(checks: Check[]): string {
   const failed = checks.filter((check) => check.verdict === "fail").length;
   const warned = checks.filter((check) => check.verdict === "warn").length;
   return `${lines.join("\n")}\n\n${failed} failed, ${warned} warnings, ${checks.length - failed - warned} ok\n`;
-}
-
-/** Passwords stay out of the output. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString().replace(/\/$/, "");
-  } catch {
-    return url;
-  }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `readstate` command line: one file per command, dispatched by the first argument.
 import { ConfigError } from "../config.js";
+import { DependencyError } from "./deps.js";
 import { doctor } from "./doctor.js";
 import { flush } from "./flush.js";
 import { migrate } from "./migrate.js";
@@ -45,6 +46,11 @@ async function main(argv: string[]): Promise<number | "running"> {
     if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`readstate ${name}: ${err.message}\n(see readstate ${name} --help)\n`);
       return 2;
+    }
+    if (err instanceof DependencyError) {
+      // Already says which dependency, the URL tried and the fix.
+      process.stderr.write(`readstate ${name}: ${err.message}\n`);
+      return 1;
     }
     process.stderr.write(`readstate ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;

@@ -2,6 +2,7 @@
 import { resolveServerConfig } from "../config.js";
 import { migrate as applyMigrations } from "../postgres/migrate.js";
 import { createPool } from "../postgres/store.js";
+import { explainStartError } from "./deps.js";
 import {
   CONNECTION_FLAGS,
   configFlags,
@@ -35,7 +36,9 @@ export const migrate = {
     const config = resolveServerConfig(configFlags(values, FLAGS), env);
     const pool = createPool(config.databaseUrl, 1);
     try {
-      const applied = await applyMigrations(pool, config.schema);
+      const applied = await applyMigrations(pool, config.schema).catch((err: unknown) => {
+        throw explainStartError("migrate", err, { databaseUrl: config.databaseUrl, redisUrl: "" });
+      });
       process.stdout.write(
         applied.length === 0
           ? `schema "${config.schema}" is up to date\n`
@@ -43,7 +46,7 @@ export const migrate = {
       );
       return 0;
     } finally {
-      await pool.end();
+      await pool.end().catch(() => {});
     }
   },
 };

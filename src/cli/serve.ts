@@ -5,7 +5,9 @@ import { resolveServerConfig } from "../config.js";
 import { createReadState, type Engine } from "../engine.js";
 import { build, type ReadStateApp } from "../http/app.js";
 import { clusterChildIndex, runClusterPrimary } from "./cluster.js";
+import { explainStartError } from "./deps.js";
 import { logEngineEvents, stopOnSignals } from "./lifecycle.js";
+import { type LocalServices, startLocalServices } from "./local.js";
 import { createLogger } from "./logger.js";
 import {
   CONNECTION_FLAGS,
@@ -66,6 +68,12 @@ const FLAGS: FlagSpecs = {
     env: "READSTATE_LOG_REQUESTS",
     description: "log every request (off by default: it costs more than the request)",
   },
+  "start-local": {
+    type: "boolean",
+    description:
+      "what npm start does: with no DATABASE_URL and nothing on 127.0.0.1:5432 start an embedded PostgreSQL, " +
+      "with no REDIS_URL and nothing on 127.0.0.1:6379 start redis-server, data in READSTATE_DATA_DIR (./data)",
+  },
   ...LOG_FLAGS,
   ...HELP_FLAG,
 };
@@ -86,6 +94,52 @@ export const serve = {
       process.stdout.write(serve.help);
       return 0;
     }
+    const childIndex = clusterChildIndex(env);
+    let local: LocalServices | undefined;
+    if (values["start-local"] && childIndex === undefined) {
+      const log = createLogger(values["log-level"], env);
+      // A signal while the local servers start still stops them (they run in groups of their own).
+      let interrupted = false;
+      const interrupt = () => {
+        interrupted = true;
+      };
+      process.on("SIGTERM", interrupt);
+      process.on("SIGINT", interrupt);
+      try {
+        local = await startLocalServices(
+          {
+            databaseUrl: typeof values["database-url"] === "string" || Boolean(env.DATABASE_URL),
+            redisUrl: typeof values["redis-url"] === "string" || Boolean(env.REDIS_URL),
+          },
+          env,
+          log,
+        );
+      } finally {
+        process.off("SIGTERM", interrupt);
+        process.off("SIGINT", interrupt);
+      }
+      if (interrupted) {
+        await local.stop();
+        return 0;
+      }
+      env = { ...env, ...local.env };
+    }
+    try {
+      return await serveWith(values, env, childIndex, local);
+    } catch (err) {
+      await local?.stop();
+      throw err;
+    }
+  },
+};
+
+async function serveWith(
+  values: ReturnType<typeof parseFlags>,
+  env: NodeJS.ProcessEnv,
+  childIndex: number | undefined,
+  local: LocalServices | undefined,
+): Promise<number | "running"> {
+  {
     const config = resolveServerConfig(
       {
         ...configFlags(values, FLAGS),
@@ -105,8 +159,12 @@ export const serve = {
     }
     const log = createLogger(values["log-level"], env);
     const processes = processCount(values.processes, env);
-    const childIndex = clusterChildIndex(env);
     if (processes > 1 && childIndex === undefined) {
+      if (local && Object.keys(local.env).length > 0) {
+        throw new UsageError(
+          "the local servers npm start starts serve one process: unset READSTATE_HTTP_PROCESSES, or set DATABASE_URL and REDIS_URL",
+        );
+      }
       await runClusterPrimary(config, processes, log);
       return "running";
     }
@@ -126,7 +184,11 @@ export const serve = {
     // Signals are handled from the start: a SIGTERM while connecting still ends in a clean stop.
     // A cluster child hears Ctrl-C from the terminal and SIGTERM from its primary: not a second signal.
     const starting = (async () => {
-      engine = await createReadState(config);
+      try {
+        engine = await createReadState(config);
+      } catch (err) {
+        throw explainStartError("serve", err, config);
+      }
       logEngineEvents(log, engine.events);
       app = build({
         engine,
@@ -144,6 +206,8 @@ export const serve = {
       // close() stops accepting, waits for in-flight requests, then the engine flushes and disconnects.
       await app?.close();
       await engine?.close();
+      // After the final flush: the local servers held what it wrote.
+      await local?.stop();
     });
     try {
       await starting;
@@ -164,8 +228,8 @@ export const serve = {
       "readstate serving",
     );
     return "running";
-  },
-};
+  }
+}
 
 /** READSTATE_DEMO: 1/true serves /demo, 0/false never does, unset leaves it to the token (none: served). */
 export function demoSetting(raw: string | undefined): boolean | undefined {

@@ -2,6 +2,7 @@
 // separately (`serve --no-worker` plus N of these; they share the dirty partitions).
 import { resolveServerConfig } from "../config.js";
 import { createReadState } from "../engine.js";
+import { explainStartError } from "./deps.js";
 import { logEngineEvents, stopOnSignals } from "./lifecycle.js";
 import { createLogger } from "./logger.js";
 import {
@@ -37,7 +38,9 @@ export const worker = {
       env,
     );
     const log = createLogger(values["log-level"], env);
-    const engine = await createReadState(config);
+    const engine = await createReadState(config).catch((err: unknown) => {
+      throw explainStartError("worker", err, config);
+    });
     logEngineEvents(log, engine.events);
     // Flushes are the only activity here, so they are worth an info line each.
     engine.events.on("flush", (report) => log.info({ flush: report }, "flushed"));

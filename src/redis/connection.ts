@@ -50,13 +50,30 @@ export function connectRedis(url: string, timeoutMs?: number): RedisClient {
 
 /** Connects, or explains what to fix. */
 export async function openRedis(client: RedisClient, url: string): Promise<void> {
+  // connect() rejects with "Connection is closed."; the socket's own error (ECONNREFUSED, ...) came first.
+  let socketError: Error | undefined;
+  const onError = (err: Error) => {
+    socketError ??= err;
+  };
+  client.on("error", onError);
   try {
     await client.connect();
   } catch (err) {
-    throw new ReadStateError("unavailable", `cannot reach Redis at ${url}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    const cause = socketError ?? (err as Error);
+    throw new ReadStateError(
+      "unavailable",
+      `cannot reach Redis at ${withoutPassword(url)}: ${cause.message}`,
+      {
+        cause,
+      },
+    );
+  } finally {
+    client.off("error", onError);
   }
+}
+
+function withoutPassword(url: string): string {
+  return url.replace(/:\/\/([^:@/,]*):[^@/,]*@/g, "://$1:***@");
 }
 
 /**
