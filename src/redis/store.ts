@@ -441,11 +441,7 @@ export class RedisStore implements HotStore {
   }
 
   private script(channelId: string, name: OperationName, ...args: (string | number)[]): Promise<unknown> {
-    return this.call(
-      () =>
-        this.batcher.run(name, this.keys.channelWithDirty(channelId), this.keys.partitionOf(channelId), args),
-      channelId,
-    );
+    return this.runOperation(channelId, name, args);
   }
 
   /** An operation on a thread: its errors are worded for the thread. */
@@ -454,11 +450,20 @@ export class RedisStore implements HotStore {
     name: OperationName,
     ...args: (string | number)[]
   ): Promise<unknown> {
+    return this.runOperation(channelId, name, args, THREAD_ERRORS);
+  }
+
+  private runOperation(
+    channelId: string,
+    name: OperationName,
+    args: (string | number)[],
+    wording?: Record<string, { code: ErrorCode; message: string }>,
+  ): Promise<unknown> {
     return this.call(
       () =>
         this.batcher.run(name, this.keys.channelWithDirty(channelId), this.keys.partitionOf(channelId), args),
       channelId,
-      THREAD_ERRORS,
+      wording,
     );
   }
 

@@ -1,6 +1,6 @@
 // Every endpoint of API.md through inject(), against the real engine on real Redis and PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, type HttpFixture, httpFixture } from "./helpers.js";
+import { call, expectError, type HttpFixture, httpFixture } from "./helpers.js";
 
 let fx: HttpFixture;
 const req = (...args: Parameters<typeof call> extends [unknown, ...infer Rest] ? Rest : never) =>
@@ -197,11 +197,6 @@ describe("admin", () => {
 });
 
 describe("errors in the contract's shape", () => {
-  const expectError = (answer: { status: number; body: unknown }, status: number, code: string) => {
-    expect(answer.status).toBe(status);
-    expect(answer.body).toEqual({ error: { code, message: expect.any(String) } });
-  };
-
   it("400 validation_failed: malformed JSON", async () => {
     const answer = await req("POST", "/v1/channels/general/read", "{not json", {
       "content-type": "application/json",

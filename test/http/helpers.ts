@@ -1,4 +1,5 @@
 // Shared by the HTTP tests: an app over a real engine on its own prefix and schema, and terse inject().
+import { expect } from "vitest";
 import type { Engine } from "../../src/engine.js";
 import { type BuildOptions, build, type ReadStateApp } from "../../src/http/app.js";
 import { cleanup, engineFor, type TestSpace, testSpace } from "../helpers/env.js";
@@ -58,4 +59,10 @@ export async function call(
     body: isJson && text ? JSON.parse(text) : text,
     headers: response.headers,
   };
+}
+
+/** An error answer in the contract's shape: `{ "error": { "code", "message" } }` with this status. */
+export function expectError(answer: { status: number; body: unknown }, status: number, code: string): void {
+  expect(answer.status).toBe(status);
+  expect(answer.body).toEqual({ error: { code, message: expect.any(String) } });
 }

@@ -1,7 +1,7 @@
 // Threads (docs/API.md, "Threads") through inject(), against the real engine on real Redis and
 // PostgreSQL: replies, followers, thread state, read / unread in a thread, summaries, a user's threads.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, type HttpFixture, httpFixture } from "./helpers.js";
+import { call, expectError, type HttpFixture, httpFixture } from "./helpers.js";
 
 let fx: HttpFixture;
 const req = (...args: Parameters<typeof call> extends [unknown, ...infer Rest] ? Rest : never) =>
@@ -13,11 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fx?.close();
 });
-
-const expectError = (answer: { status: number; body: unknown }, status: number, code: string) => {
-  expect(answer.status).toBe(status);
-  expect(answer.body).toEqual({ error: { code, message: expect.any(String) } });
-};
 
 const post = (channelId: string, message: Record<string, unknown>) =>
   req("POST", `/v1/channels/${channelId}/messages`, message);

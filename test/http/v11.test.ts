@@ -2,7 +2,7 @@
 // first unread, mute, mark all read. Through inject(), against the real engine on real Redis and
 // PostgreSQL; the 400s are answered before the engine runs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, type HttpFixture, httpFixture } from "./helpers.js";
+import { call, expectError, type HttpFixture, httpFixture } from "./helpers.js";
 
 let fx: HttpFixture;
 const req = (...args: Parameters<typeof call> extends [unknown, ...infer Rest] ? Rest : never) =>
@@ -14,11 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fx?.close();
 });
-
-const expectError = (answer: { status: number; body: unknown }, status: number, code: string) => {
-  expect(answer.status).toBe(status);
-  expect(answer.body).toEqual({ error: { code, message: expect.any(String) } });
-};
 
 const post = (channelId: string, message: Record<string, unknown>) =>
   req("POST", `/v1/channels/${channelId}/messages`, message);
