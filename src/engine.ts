@@ -43,6 +43,8 @@ export interface Engine extends ReadState {
   admitWrite(): void;
   /** Live subscriptions this instance holds, the users they belong to, the channel feeds listened to. */
   liveStatus(): { subscriptions: number; users: number; channels: number };
+  /** Posts answered 503 whose outcome is still being settled (src/redis/retractions.ts). */
+  postsInDoubt(): number;
 }
 
 /** Switches for tests only, never exposed as configuration. */
@@ -102,7 +104,17 @@ export async function createReadState(
       config.cacheTtlMs,
       (err) => events.emit("redisError", err),
       { timeoutMs: config.redisTimeoutMs, clock },
+      {
+        retracted: (attempt) => events.emit("postRetracted", attempt.channelId, attempt.messageId),
+        unresolved: (attempt, why) =>
+          events.emit("postUnresolved", attempt.channelId, attempt.messageId, why),
+      },
     );
+    // Pushed after the Redis connection's cleanup, so it runs before it: a last try while connected.
+    cleanup.push(async () => {
+      await hot.retractions.settle();
+      hot.retractions.stop();
+    });
     const cold = new PostgresStore(pool, config.schema);
     cold.fenceDisabled = testing.unfencedFlushes === true;
     const pressure = new BackpressureMonitor({
@@ -194,6 +206,7 @@ export async function createReadState(
       userThreads: (u, q) => service.userThreads(u, q),
       subscribe: (u, onEvent, options) => live.subscribe(u, onEvent, options),
       liveStatus: () => live.status(),
+      postsInDoubt: () => hot.retractions.size,
 
       async flush(): Promise<FlushResult> {
         const { rows } = await unavailableOnFailure(async () => worker.flushAll(await dirty.now()));

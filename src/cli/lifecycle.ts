@@ -48,4 +48,13 @@ export function logEngineEvents(log: Logger, events: Engine["events"]): void {
   events.on("flushError", (err) => log.warn({ err }, "flush failed; retrying with backoff"));
   events.on("redisError", (err) => log.warn({ err }, "redis error"));
   events.on("postgresError", (err) => log.warn({ err }, "postgres error"));
+  events.on("postRetracted", (channelId, messageId) =>
+    log.warn({ channelId, messageId }, "a post answered 503 had been applied by Redis; retracted"),
+  );
+  events.on("postUnresolved", (channelId, messageId, why) =>
+    log.error(
+      { channelId, messageId, why },
+      "a post answered 503 may have been applied: could not retract it",
+    ),
+  );
 }

@@ -273,4 +273,11 @@ export interface EngineEvents {
   liveCoalesced: [changes: number];
   /** Every subscription gets a fresh snapshot: the change feed broke and is back, or Redis lost its data. */
   liveResync: [reason: "reconnected" | "data_lost"];
+  /**
+   * A post answered 503 had reached Redis and run there all the same (its reply was lost or late),
+   * and was retracted: the 503 holds (src/redis/retractions.ts).
+   */
+  postRetracted: [channelId: string, messageId: string];
+  /** A post answered 503 whose outcome could not be settled (`why`): it may have been applied. */
+  postUnresolved: [channelId: string, messageId: string, why: string];
 }

@@ -179,6 +179,14 @@ export function createMetrics(
     },
   });
   new Gauge({
+    name: "readstate_posts_in_doubt",
+    help: "Posts answered 503 that Redis may have run (reply lost or late), until retracted or found absent",
+    registers: [registry],
+    collect() {
+      this.set(engine.postsInDoubt());
+    },
+  });
+  new Gauge({
     name: "readstate_live_channels",
     help: "Channel feeds this instance listens to for its streams",
     registers: [registry],
@@ -214,6 +222,13 @@ export function createMetrics(
     help: "Streams dropped because their client read slower than events came",
     registers: [registry],
   });
+  const retractions = new Counter({
+    name: "readstate_posts_retracted_total",
+    help: "Posts answered 503 that Redis had applied all the same (reply lost or late), then retracted; outcome unresolved: retraction impossible, the post may stand",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  for (const outcome of ["retracted", "unresolved"]) retractions.labels(outcome).inc(0);
   for (const event of ["snapshot", "member", "thread"]) liveEvents.labels(event).inc(0);
   for (const reason of ["reconnected", "data_lost"]) liveResyncs.labels(reason).inc(0);
   liveCoalesced.inc(0);
@@ -261,6 +276,10 @@ export function createMetrics(
   };
   const onLiveCoalesced = (changes: number) => liveCoalesced.inc(changes);
   const onLiveResync = (reason: string) => liveResyncs.labels(reason).inc();
+  const onPostRetracted = () => retractions.labels("retracted").inc();
+  const onPostUnresolved = () => retractions.labels("unresolved").inc();
+  engine.events.on("postRetracted", onPostRetracted);
+  engine.events.on("postUnresolved", onPostUnresolved);
   engine.events.on("liveDelivered", onLiveDelivered);
   engine.events.on("liveCoalesced", onLiveCoalesced);
   engine.events.on("liveResync", onLiveResync);
@@ -320,6 +339,8 @@ export function createMetrics(
       engine.events.off("liveDelivered", onLiveDelivered);
       engine.events.off("liveCoalesced", onLiveCoalesced);
       engine.events.off("liveResync", onLiveResync);
+      engine.events.off("postRetracted", onPostRetracted);
+      engine.events.off("postUnresolved", onPostUnresolved);
       engine.events.off("flush", onFlush);
       engine.events.off("flushError", onFlushError);
       engine.events.off("redisError", onRedisError);

@@ -81,10 +81,11 @@ export class PostgresStore implements ColdStore {
         [channelId, reset, seq],
       );
       // Replies count in their thread's seq, not the channel's: only top-level seqs are bounded.
+      // Seq 0 marks a messageId whose post was retracted (retract_post.lua): forgotten, not loaded.
       const messages = await client.query(
         `SELECT message_id, seq, thread_id, sender_id, mentions, mention_all, deleted
            FROM ${this.s}.messages
-          WHERE channel_id = $1 AND version > $2 AND (seq <= $3 OR thread_id IS NOT NULL)`,
+          WHERE channel_id = $1 AND version > $2 AND seq > 0 AND (seq <= $3 OR thread_id IS NOT NULL)`,
         [channelId, reset, seq],
       );
       // Entries of users who left the channel are tombstones; an active member's entries are kept.

@@ -68,6 +68,8 @@ const SCRIPTS = {
   claim: -1,
   clear: -1,
   record_flush: 1,
+  /** Undoes a post answered 503 that Redis may have applied (store.ts); 14 keys as a write's. */
+  retract_post: 14,
 } as const;
 
 /** The shebang flags of the scripts that have any (see the top of this file). */
@@ -131,7 +133,12 @@ export function defineScripts(client: Redis | Cluster): void {
   }
   for (const [name, keys] of Object.entries(SCRIPTS)) {
     const file = name === "apply_reads" ? "apply" : name;
-    const body = file === "apply" ? `${operations}\n${read(file)}` : read(file);
+    const body =
+      file === "apply"
+        ? `${operations}\n${read(file)}`
+        : file === "retract_post"
+          ? `${read("delete_message")}\n${read(file)}\nreturn run_single(OPS.retract_post)\n`
+          : read(file);
     client.defineCommand(`rs_${name}`, {
       lua: `${head(name as ScriptName)}\n${body}`,
       ...(keys >= 0 ? { numberOfKeys: keys } : {}),

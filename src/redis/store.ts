@@ -1,5 +1,6 @@
 // The hot store on Redis: each operation is one atomic script on the channel's keys (operations of
 // one tick share a call, see batcher.ts).
+import { randomBytes } from "node:crypto";
 import { Cluster } from "ioredis";
 import { type ErrorCode, ReadStateError } from "../core/errors.js";
 import {
@@ -13,9 +14,15 @@ import {
 } from "../core/ports.js";
 import type { ChannelInfo, PostInput, Receipts, ThreadInfo } from "../core/types.js";
 import { isOutOfMemory, OperationBatcher } from "./batcher.js";
-import type { RedisClock } from "./clock.js";
+import { type RedisClock, scriptDeadline } from "./clock.js";
 import type { RedisClient } from "./connection.js";
 import { Keys } from "./keys.js";
+import {
+  type PostAttempt,
+  PostRetractions,
+  type RetractionEvents,
+  type RetractOutcome,
+} from "./retractions.js";
 import type { OperationName } from "./scripts.js";
 
 /** Script error replies and the public errors they become (RS_NOT_LOADED is handled by the service). */
@@ -84,8 +91,13 @@ export interface CallLimits {
 
 export class RedisStore implements HotStore {
   readonly keys: Keys;
+  /** Posts answered 503 that Redis may have applied, until retracted (retractions.ts). */
+  readonly retractions: PostRetractions;
   private readonly clustered: boolean;
   private readonly batcher: OperationBatcher;
+  /** Attempt tokens: unique per process (the random part) and per post (the counter). */
+  private readonly attemptPrefix = randomBytes(4).toString("hex");
+  private attempts = 0;
 
   constructor(
     readonly redis: RedisClient,
@@ -93,10 +105,12 @@ export class RedisStore implements HotStore {
     private readonly cacheTtlMs: number,
     private readonly onError: (err: Error) => void = () => {},
     private readonly limits?: CallLimits,
+    retractionEvents?: RetractionEvents,
   ) {
     this.keys = new Keys(keyPrefix);
     this.clustered = redis instanceof Cluster;
     this.batcher = new OperationBatcher(redis, this.clustered, limits);
+    this.retractions = new PostRetractions((attempt) => this.retract(attempt), retractionEvents);
   }
 
   async join(channelId: string, userId: string): Promise<{ joined: boolean; state: RawMemberState }> {
@@ -114,12 +128,50 @@ export class RedisStore implements HotStore {
   ): Promise<{ created: boolean; seq: number; threadId: string | null }> {
     const mentions = [...new Set(message.mentions ?? [])].join(",");
     const args = [channelId, message.messageId, message.senderId, message.mentionAll ? "1" : "0", mentions];
-    const reply = (
-      message.threadId === undefined
-        ? await this.script(channelId, "post", ...args)
-        : await this.script(channelId, "reply", ...args, message.threadId)
-    ) as [number, number, string];
-    return { created: reply[0] === 1, seq: reply[1], threadId: reply[2] || null };
+    if (message.threadId !== undefined) {
+      const reply = (await this.script(channelId, "reply", ...args, message.threadId)) as [
+        number,
+        number,
+        string,
+      ];
+      return { created: reply[0] === 1, seq: reply[1], threadId: reply[2] || null };
+    }
+    const attempt = `${this.attemptPrefix}.${(this.attempts++).toString(36)}`;
+    const pending = this.script(channelId, "post", ...args, attempt);
+    // Taken after the batcher took the call's own deadline: never earlier than it.
+    const deadline = this.limits ? scriptDeadline(this.limits.clock, this.limits.timeoutMs) : undefined;
+    try {
+      const reply = (await pending) as [number, number, string];
+      return { created: reply[0] === 1, seq: reply[1], threadId: reply[2] || null };
+    } catch (err) {
+      // Without a deadline a late run could follow the retraction: only calls with limits retract.
+      if (err instanceof OutcomeUnknown && deadline !== undefined) {
+        this.retractions.add({ channelId, messageId: message.messageId, attempt, deadline });
+      }
+      throw err;
+    }
+  }
+
+  /** Undoes a post answered 503 if Redis applied it (retract_post.lua). */
+  private async retract(attempt: PostAttempt): Promise<RetractOutcome> {
+    const { channelId, messageId } = attempt;
+    try {
+      return (await this.call(
+        () =>
+          this.redis.rs_retract_post(
+            ...this.keys.channelWithDirty(channelId),
+            "",
+            channelId,
+            messageId,
+            attempt.attempt,
+            attempt.deadline,
+          ),
+        channelId,
+      )) as RetractOutcome;
+    } catch (err) {
+      if (err instanceof ChannelNotLoaded) return "not_loaded";
+      throw err;
+    }
   }
 
   async deleteMessage(channelId: string, messageId: string): Promise<void> {
@@ -492,13 +544,11 @@ export class RedisStore implements HotStore {
       // extra entry in a user's channel list (filtered on read), a channel loaded into the cache.
       if (scriptError === "RS_DEADLINE" || err instanceof RedisTimeout || message === "Command timed out") {
         const within = this.limits ? `within ${this.limits.timeoutMs} ms` : "in time";
-        throw new ReadStateError("unavailable", `Redis did not answer ${within}; nothing was applied`, {
-          cause: err,
-        });
+        const answer = `Redis did not answer ${within}; nothing was applied`;
+        if (scriptError === "RS_DEADLINE") throw new ReadStateError("unavailable", answer, { cause: err });
+        throw new OutcomeUnknown(answer, err);
       }
-      throw new ReadStateError("unavailable", `Redis is unavailable, nothing was applied: ${message}`, {
-        cause: err,
-      });
+      throw new OutcomeUnknown(`Redis is unavailable, nothing was applied: ${message}`, err);
     }
   }
 
@@ -538,6 +588,17 @@ export class RedisStore implements HotStore {
         },
       );
     });
+  }
+}
+
+/**
+ * 503 for a call that may have reached Redis and run there: its reply did not come (in time). The
+ * answer still says nothing was applied; for posts the store makes that true (retractions.ts).
+ */
+class OutcomeUnknown extends ReadStateError {
+  constructor(message: string, cause: unknown) {
+    super("unavailable", message, { cause });
+    this.name = "OutcomeUnknown";
   }
 }
 

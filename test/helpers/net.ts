@@ -53,3 +53,75 @@ export async function cuttableProxy(targetHost: string, targetPort: number): Pro
   await listen();
   return { port, cut: stop, restore: listen, close: stop };
 }
+
+export interface ReplyHoldingProxy {
+  port: number;
+  /** From now on commands still reach the server, but its replies are kept back. */
+  holdReplies(): void;
+  /** Delivers the replies kept back, and every later one. */
+  releaseReplies(): void;
+  /** Resets every open connection (replies kept back are dropped, holding ends) and refuses new ones. */
+  cut(): Promise<void>;
+  /** Accepts connections again. */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A proxy whose server-to-client direction can stall while the other still flows: the lost or late
+ * reply of a command the server did run (a socket that stopped passing replies, a server stopped
+ * right after running a command and before answering it).
+ */
+export async function replyHoldingProxy(targetHost: string, targetPort: number): Promise<ReplyHoldingProxy> {
+  const sockets = new Set<Socket>();
+  const held: { client: Socket; data: Buffer }[] = [];
+  const port = await freePort();
+  let holding = false;
+  let server: Server | undefined;
+
+  const listen = async () => {
+    if (server) return;
+    server = createServer((client) => {
+      const upstream = connect(targetPort, targetHost);
+      sockets.add(client).add(upstream);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+        sockets.delete(client);
+        sockets.delete(upstream);
+      };
+      client.on("error", drop).on("close", drop);
+      upstream.on("error", drop).on("close", drop);
+      client.pipe(upstream);
+      upstream.on("data", (data: Buffer) => {
+        if (holding) held.push({ client, data });
+        else client.write(data);
+      });
+    });
+    await new Promise<void>((resolve) => server?.listen(port, "127.0.0.1", resolve));
+  };
+  const stop = async () => {
+    holding = false;
+    held.length = 0;
+    for (const socket of sockets) socket.resetAndDestroy();
+    sockets.clear();
+    const current = server;
+    server = undefined;
+    if (current) await new Promise<void>((resolve) => current.close(() => resolve()));
+  };
+
+  await listen();
+  return {
+    port,
+    holdReplies: () => {
+      holding = true;
+    },
+    releaseReplies: () => {
+      holding = false;
+      for (const { client, data } of held.splice(0)) if (!client.destroyed) client.write(data);
+    },
+    cut: stop,
+    restore: listen,
+    close: stop,
+  };
+}
