@@ -58,6 +58,11 @@ test("Redis hung (SIGSTOP) under load: 503 within 3 s, nothing answered 503 appl
   const slow = slowest(blind);
   const refusedPosts = driver.ledger.ops.filter((o) => o.kind === "post" && o.status === 503).length;
   const applied = await refusedPostsApplied(service, driver);
+  // How many of them Redis had run all the same (their reply was held by the stop) and were retracted.
+  const metrics = await http.request("GET", "/metrics");
+  const retracted = /^readstate_posts_retracted_total\{outcome="retracted"\} (\d+)/m.exec(
+    typeof metrics.body === "string" ? metrics.body : "",
+  )?.[1];
   const problems = await verify(rig, service, driver);
   const body = ready.body as {
     redis?: { ok: boolean; reason?: string };
@@ -81,7 +86,7 @@ test("Redis hung (SIGSTOP) under load: 503 within 3 s, nothing answered 503 appl
     recoveryMs: recovery,
     notes:
       `${unavailable}/${blind.length} requests during the stop answered 503 unavailable, ${unanswered} unanswered, ` +
-      `slowest ${slow} ms (bound ${ANSWER_BOUND_MS}); ${refusedPosts} posts answered 503, ${applied.length} of them applied after SIGCONT; ` +
+      `slowest ${slow} ms (bound ${ANSWER_BOUND_MS}); ${refusedPosts} posts answered 503, ${applied.length} of them applied after SIGCONT (${retracted ?? "?"} had run before the stop and were retracted); ` +
       `/readyz ${ready.status} in ${readyMs} ms naming redis only: ${readyNamesRedisOnly}; recovery = first ack after SIGCONT`,
     passed: false,
   };
