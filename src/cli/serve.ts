@@ -1,6 +1,7 @@
 // `readstate serve`: migrate, then the HTTP API and (unless --no-worker) the write-behind worker in
 // one process. This is what `npm start` runs.
 import { isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import { resolveServerConfig } from "../config.js";
 import { createReadState, type Engine } from "../engine.js";
 import { build, type ReadStateApp } from "../http/app.js";
@@ -54,8 +55,9 @@ const FLAGS: FlagSpecs = {
   processes: {
     type: "string",
     env: "READSTATE_HTTP_PROCESSES",
-    placeholder: "n",
-    description: "HTTP processes sharing the port (default 1); the primary process runs the worker",
+    placeholder: "n|auto",
+    description:
+      "HTTP processes sharing the port (default 1; auto: one per core); the primary process runs the worker",
   },
   demo: {
     type: "boolean",
@@ -239,13 +241,15 @@ export function demoSetting(raw: string | undefined): boolean | undefined {
   throw new UsageError(`READSTATE_DEMO must be 1, true, 0 or false, got ${raw}`);
 }
 
-function processCount(flag: string | boolean | undefined, env: NodeJS.ProcessEnv): number {
+/** `--processes`: a count, or `auto` for one HTTP process per core (the worker's primary aside). */
+export function processCount(flag: string | boolean | undefined, env: NodeJS.ProcessEnv): number {
   const raw = typeof flag === "string" ? flag : env.READSTATE_HTTP_PROCESSES;
   if (raw === undefined || raw === "") return 1;
+  if (raw === "auto") return availableParallelism();
   const count = Number(raw);
   if (!Number.isInteger(count) || count < 1 || count > 256) {
     throw new UsageError(
-      `--processes / READSTATE_HTTP_PROCESSES must be a whole number from 1 to 256, got ${raw}`,
+      `--processes / READSTATE_HTTP_PROCESSES must be a whole number from 1 to 256, or auto, got ${raw}`,
     );
   }
   return count;
