@@ -58,8 +58,10 @@ export interface ReplyHoldingProxy {
   port: number;
   /** From now on commands still reach the server, but its replies are kept back. */
   holdReplies(): void;
-  /** Delivers the replies kept back, and every later one. */
-  releaseReplies(): void;
+  /** From now on commands are kept back too (nothing more reaches the server). */
+  holdCommands(): void;
+  /** Delivers what was kept back, both ways, and lets everything through again. */
+  release(): void;
   /** Resets every open connection (replies kept back are dropped, holding ends) and refuses new ones. */
   cut(): Promise<void>;
   /** Accepts connections again. */
@@ -74,9 +76,10 @@ export interface ReplyHoldingProxy {
  */
 export async function replyHoldingProxy(targetHost: string, targetPort: number): Promise<ReplyHoldingProxy> {
   const sockets = new Set<Socket>();
-  const held: { client: Socket; data: Buffer }[] = [];
+  const held: { to: Socket; data: Buffer }[] = [];
   const port = await freePort();
   let holding = false;
+  let holdingCommands = false;
   let server: Server | undefined;
 
   const listen = async () => {
@@ -92,9 +95,12 @@ export async function replyHoldingProxy(targetHost: string, targetPort: number):
       };
       client.on("error", drop).on("close", drop);
       upstream.on("error", drop).on("close", drop);
-      client.pipe(upstream);
+      client.on("data", (data: Buffer) => {
+        if (holdingCommands) held.push({ to: upstream, data });
+        else upstream.write(data);
+      });
       upstream.on("data", (data: Buffer) => {
-        if (holding) held.push({ client, data });
+        if (holding) held.push({ to: client, data });
         else client.write(data);
       });
     });
@@ -102,6 +108,7 @@ export async function replyHoldingProxy(targetHost: string, targetPort: number):
   };
   const stop = async () => {
     holding = false;
+    holdingCommands = false;
     held.length = 0;
     for (const socket of sockets) socket.resetAndDestroy();
     sockets.clear();
@@ -116,9 +123,13 @@ export async function replyHoldingProxy(targetHost: string, targetPort: number):
     holdReplies: () => {
       holding = true;
     },
-    releaseReplies: () => {
+    holdCommands: () => {
+      holdingCommands = true;
+    },
+    release: () => {
       holding = false;
-      for (const { client, data } of held.splice(0)) if (!client.destroyed) client.write(data);
+      holdingCommands = false;
+      for (const { to, data } of held.splice(0)) if (!to.destroyed) to.write(data);
     },
     cut: stop,
     restore: listen,

@@ -8,7 +8,8 @@ import type { Engine } from "../../src/engine.js";
 import { cleanup, engineFor, queryPg, testSpace, wipeRedis } from "../helpers/env.js";
 import { type ReplyHoldingProxy, replyHoldingProxy } from "../helpers/net.js";
 
-const TIMEOUT_MS = 400;
+/** The service's Redis timeout: short, yet far above a loaded CI machine's round trip. */
+const TIMEOUT_MS = 1000;
 
 async function eventually(probe: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -51,7 +52,7 @@ describe("a post answered 503 that Redis ran all the same", () => {
     observer = await engineFor(space);
   });
 
-  afterEach(() => proxy.releaseReplies());
+  afterEach(() => proxy.release());
 
   afterAll(async () => {
     await service?.close().catch(() => {});
@@ -70,12 +71,16 @@ describe("a post answered 503 that Redis ran all the same", () => {
     };
 
     proxy.holdReplies();
-    await unavailable(service.post("c1", { messageId: "m2", senderId: "bob", mentions: ["ann"] }));
-    // Redis did run it: the 503 would be a lie if nothing followed.
+    const pending = service.post("c1", { messageId: "m2", senderId: "bob", mentions: ["ann"] });
+    // Redis ran it; from now on nothing reaches Redis from the service (nor its retraction).
+    await eventually(() => knownMessage(observer, "c1", "m2"));
+    proxy.holdCommands();
+    await unavailable(pending);
+    // The 503 would be a lie if nothing followed.
     expect(await knownMessage(observer, "c1", "m2")).toBe(true);
     expect((await observer.memberState("c1", "ann")).mentions).toBe(1);
 
-    proxy.releaseReplies();
+    proxy.release();
     await eventually(async () => !(await knownMessage(observer, "c1", "m2")));
     expect(retracted).toEqual(["m2"]);
 
@@ -111,13 +116,16 @@ describe("a post answered 503 that Redis ran all the same", () => {
   it("stays when a repeat of the post was acknowledged before the retraction", async () => {
     await service.join("c2", "ann");
     proxy.holdReplies();
-    await unavailable(service.post("c2", { messageId: "m1", senderId: "ann" }));
+    const pending = service.post("c2", { messageId: "m1", senderId: "ann" });
+    await eventually(() => knownMessage(observer, "c2", "m1"));
+    proxy.holdCommands();
+    await unavailable(pending);
     // The client retried through another instance and got its answer: the message is acknowledged.
     expect(await observer.post("c2", { messageId: "m1", senderId: "ann" })).toMatchObject({
       created: false,
       seq: 1,
     });
-    proxy.releaseReplies();
+    proxy.release();
     await eventually(async () => service.postsInDoubt() === 0);
     expect(await knownMessage(observer, "c2", "m1")).toBe(true);
     expect(retracted).not.toContain("m1");
