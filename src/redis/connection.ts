@@ -1,7 +1,7 @@
 // One Redis client (or Cluster client) per engine, with the scripts registered on it.
 import { Cluster, Redis } from "ioredis";
 import { ReadStateError } from "../core/errors.js";
-import { DYNAMIC_KEY_SCRIPTS, defineScripts, type ScriptClient } from "./scripts.js";
+import { defineScripts, loadLibrary, type ScriptClient } from "./scripts.js";
 
 export type RedisClient = (Redis | Cluster) & ScriptClient;
 
@@ -36,9 +36,9 @@ export function connectRedis(url: string, timeoutMs?: number): RedisClient {
           {
             enableOfflineQueue: false,
             enableAutoPipelining: true,
-            // Auto-pipelining routes a command by its first string argument; scripts whose key count
-            // comes first would be sent to the wrong node. They go alone, routed by their keys.
-            autoPipeliningIgnoredCommands: DYNAMIC_KEY_SCRIPTS,
+            // Auto-pipelining routes a command by its first string argument; FCALL's is the function
+            // name, so it would go to the wrong node. Function calls go alone, routed by their keys.
+            autoPipeliningIgnoredCommands: ["fcall", "fcall_ro"],
             lazyConnect: true,
             redisOptions: options,
           },
@@ -58,6 +58,8 @@ export async function openRedis(client: RedisClient, url: string): Promise<void>
   client.on("error", onError);
   try {
     await client.connect();
+    // Loaded again by the first call that finds it missing (Redis restarted empty); now spares that.
+    await loadLibrary(client);
   } catch (err) {
     const cause = socketError ?? (err as Error);
     throw new ReadStateError(

@@ -1,24 +1,24 @@
-// Registers each Lua script once per connection (ioredis defineCommand: EVALSHA, falling back to
-// EVAL after a Redis restart).
+// The Lua code, loaded into Redis once as a function library (FUNCTION LOAD) and called with FCALL.
 //
-// _lib.lua is prepended to every script (and _threads.lua to those that touch threads). An
-// operation's file (join.lua, …) defines OPS.<name>; its
-// script is the library, that file and a call of it. apply.lua runs many operations in one call,
-// so it carries every operation's file.
+// _lib.lua and _threads.lua hold the shared helpers; an operation's file (join.lua, …) defines
+// OPS.<name>; apply.lua runs many operations in one call. The library defines all of it once, when
+// loaded; each script (an operation, apply, claim, …) is a function of it. As EVALSHA scripts they
+// ran the whole library again on every call (measured in the commit that made this change).
 //
-// Every script starts with a Redis 7 shebang, which must be its first line, before the library.
-// The flags decide what happens when Redis is at maxmemory (noeviction, the only accepted policy):
+// Each function's flags decide what happens when Redis is at maxmemory (noeviction, the only
+// accepted policy):
 // - none (the writes): Redis refuses the whole call before it starts (OOM error): nothing applied.
-//   Without a shebang Redis would run the script and refuse only its first write that may grow
-//   memory, and only if nothing was written yet (later writes are let through, so a script is never
-//   stopped half-way); the flag makes the refusal explicit and whole.
+//   Without that refusal Redis would run it and refuse only its first write that may grow memory,
+//   and only if nothing was written yet (later writes are let through, so a call is never stopped
+//   half-way); the refusal is explicit and whole.
 // - no-writes (the reads): they still answer at maxmemory.
 // - allow-oom (the worker's claim and clear, and its stats): they write a few small fields (lease,
 //   claim time) or delete, and the backlog must keep draining to PostgreSQL while Redis is full.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Cluster, Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 
 const SCRIPTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "scripts");
 
@@ -85,63 +85,105 @@ const FLAGS: Partial<Record<ScriptName, string>> = {
 
 export type ScriptName = OperationName | keyof typeof SCRIPTS;
 
-/**
- * Scripts that also get _threads.lua: a script runs its whole library on every call (defining each
- * function anew), and the hot channel operations skip the thread helpers.
- */
-const THREAD_SCRIPTS: ReadonlySet<ScriptName> = new Set([
-  "reply",
-  "leave",
-  "follow",
-  "unfollow",
-  "thread_read",
-  "thread_unread",
-  "thread_state",
-  "thread_info",
-  "receipts",
-  "apply",
-  "apply_reads",
-  "member_states",
-  "claim",
-]);
-
-/** Commands of the scripts called with their key count first. */
-export const DYNAMIC_KEY_SCRIPTS = Object.entries(SCRIPTS)
-  .filter(([, keys]) => keys < 0)
-  .map(([name]) => `rs_${name}`);
-
 type ScriptReply = unknown;
 /** Registered scripts, called as `client.rs_<name>(...keys, ...args)` (or with the key count first). */
 export type ScriptClient = {
   [K in ScriptName as `rs_${K}`]: (...args: (string | number)[]) => Promise<ScriptReply>;
 };
 
-export function defineScripts(client: Redis | Cluster): void {
+/** The function library: its text, and each script's function name and key count. */
+export interface ScriptLibrary {
+  name: string;
+  code: string;
+  functions: { script: ScriptName; fn: string; keys: number; flags: string | undefined }[];
+}
+
+/**
+ * Builds the library once per process. Its name and its functions' names carry a hash of its text:
+ * two versions of readstate on one Redis (a rolling upgrade) each call their own.
+ */
+export function buildLibrary(): ScriptLibrary {
   const read = (name: string) => readFileSync(join(SCRIPTS_DIR, `${name}.lua`), "utf8");
-  const lib = read("_lib");
-  const threads = read("_threads");
-  const operations = Object.keys(OPERATIONS).map(read).join("\n");
-  const head = (name: ScriptName) => {
-    const flags = FLAGS[name];
-    return `${flags ? `#!lua flags=${flags}` : "#!lua"}\n${lib}${THREAD_SCRIPTS.has(name) ? `\n${threads}` : ""}`;
-  };
-  for (const [name, keys] of Object.entries(OPERATIONS)) {
-    client.defineCommand(`rs_${name}`, {
-      lua: `${head(name as OperationName)}\n${read(name)}\nreturn run_single(OPS.${name})\n`,
-      numberOfKeys: keys,
-    });
+  const bodies = new Map<ScriptName, string>();
+  for (const name of Object.keys(OPERATIONS) as OperationName[]) {
+    bodies.set(name, `return run_single(OPS.${name})`);
   }
-  for (const [name, keys] of Object.entries(SCRIPTS)) {
+  for (const name of Object.keys(SCRIPTS) as (keyof typeof SCRIPTS)[]) {
     const file = name === "apply_reads" ? "apply" : name;
-    const body =
-      file === "apply"
-        ? `${operations}\n${read(file)}`
-        : file === "retract_post"
-          ? `${read("delete_message")}\n${read(file)}\nreturn run_single(OPS.retract_post)\n`
-          : read(file);
-    client.defineCommand(`rs_${name}`, {
-      lua: `${head(name as ScriptName)}\n${body}`,
-      ...(keys >= 0 ? { numberOfKeys: keys } : {}),
-    });
+    bodies.set(name, file === "retract_post" ? "return run_single(OPS.retract_post)" : read(file));
   }
+  // Every operation's OPS entry (apply runs any of them), then retract_post's, defined once at load.
+  const operations = [...Object.keys(OPERATIONS), "retract_post"].map(read).join("\n");
+  const source = [read("_lib"), read("_threads"), operations].join("\n");
+  const hash = createHash("sha1")
+    .update(source)
+    .update(JSON.stringify([...bodies]))
+    .digest("hex")
+    .slice(0, 12);
+  const functions = [...bodies.keys()].map((script) => ({
+    script,
+    fn: `rs_${hash}_${script}`,
+    keys: { ...OPERATIONS, ...SCRIPTS }[script],
+    flags: FLAGS[script],
+  }));
+  const registrations = functions.map(({ script, fn, flags }) => {
+    const flagList = flags ? `{ '${flags}' }` : "{}";
+    // A function's state outlives the call, unlike a script's: the call's keys, arguments and clock
+    // are set anew on entry (_lib.lua reads KEYS, ARGV and script_now).
+    return (
+      `redis.register_function{ function_name = '${fn}', flags = ${flagList}, callback = function(keys, args)\n` +
+      `KEYS, ARGV, script_now = keys, args, nil\n${bodies.get(script)}\nend }`
+    );
+  });
+  const name = `readstate_${hash}`;
+  const code = [`#!lua name=${name}`, "local KEYS, ARGV", source, ...registrations].join("\n");
+  return { name, code, functions };
+}
+
+let library: ScriptLibrary | undefined;
+
+function theLibrary(): ScriptLibrary {
+  library ??= buildLibrary();
+  return library;
+}
+
+/**
+ * Gives the client `rs_<name>` methods that FCALL the library's functions, loading the library
+ * into Redis first when Redis does not have it (started empty, restarted without persistence, a
+ * node added to the cluster). Its definitions then cost nothing per call: a script (EVALSHA) runs
+ * the whole library again on every call.
+ */
+export function defineScripts(client: Redis | Cluster): void {
+  const lib = theLibrary();
+  let loading: Promise<void> | undefined;
+  const reload = () => {
+    loading ??= loadLibrary(client, lib).finally(() => {
+      loading = undefined;
+    });
+    return loading;
+  };
+  const target = client as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+  for (const { script, fn, keys } of lib.functions) {
+    target[`rs_${script}`] = async (...args: (string | number)[]) => {
+      const command = keys >= 0 ? [fn, keys, ...args] : [fn, ...args];
+      try {
+        return await client.fcall(...(command as [string, number, ...(string | number)[]]));
+      } catch (err) {
+        // Nothing ran: the function was missing. Load it and call once more.
+        if (!isMissingFunction(err)) throw err;
+        await reload();
+        return client.fcall(...(command as [string, number, ...(string | number)[]]));
+      }
+    };
+  }
+}
+
+/** Loads (or reloads) the library on the server, on every master of a cluster. */
+export async function loadLibrary(client: Redis | Cluster, lib: ScriptLibrary = theLibrary()): Promise<void> {
+  const nodes = client instanceof Cluster ? client.nodes("master") : [client];
+  await Promise.all(nodes.map((node) => node.function("LOAD", "REPLACE", lib.code)));
+}
+
+function isMissingFunction(err: unknown): boolean {
+  return err instanceof Error && /Function not found/i.test(err.message);
 }

@@ -1,5 +1,6 @@
--- Shared by every script; prepended at registration. Defines no keys of its own: every key a script
--- touches arrives in KEYS, built by src/redis/keys.ts.
+-- Shared by every script; the start of the function library (scripts.ts), defined once when it is
+-- loaded. Defines no keys of its own: every key a script touches arrives in KEYS, built by
+-- src/redis/keys.ts. KEYS and ARGV are the library's locals, set on entry to each function.
 --
 -- A channel's keys come in the order of CHANNEL_KEY_NAMES (keys.ts), starting at KEYS[base + 1].
 -- An operation returns its error before any write: Redis does not roll back a script's earlier
@@ -42,7 +43,8 @@ local function expire_cached(k, expireAt)
   end
 end
 
--- One TIME per call: the call is atomic, so every operation in it happens at the same moment.
+-- One TIME per call: the call is atomic, so every operation in it happens at the same moment. The
+-- library outlives calls: each function resets this on entry (scripts.ts).
 local script_now
 local function now_ms()
   if not script_now then

@@ -1,6 +1,4 @@
--- Thread helpers, prepended after _lib.lua only to the scripts that touch threads (scripts.ts): a
--- script defines its library's functions on every call, and the hot channel operations do not need
--- these.
+-- Thread helpers, after _lib.lua in the function library (scripts.ts).
 -- Threads live in the channel's th hash and ix index (keys.ts), so one script changes a channel and
 -- its threads atomically, on Redis Cluster too.
 
