@@ -2,7 +2,8 @@
 // "default run" the README quotes: they must finish in under 3 minutes on a 2-core machine.
 
 export type Scenario = "mixed" | "burst";
-export type Implementation = "A" | "B" | "C";
+export type Implementation = "A" | "B" | "C" | "D";
+export const IMPLEMENTATIONS: readonly Implementation[] = ["A", "B", "C", "D"];
 
 /** Shares of the operation mix, in percent (normalised, so they need not add up to 100). */
 export interface OpMix {
@@ -81,7 +82,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   skew: 0.9,
   concurrency: 128,
   pgPool: 16,
-  only: new Set(["A", "B", "C"]),
+  only: new Set(["A", "B", "C", "D"]),
   ceilings: true,
   http: true,
   httpConnections: 64,
@@ -155,7 +156,7 @@ export const USAGE = `npm run bench -- [flags]
   --skew S                 Zipf exponent of activity (default ${DEFAULT_OPTIONS.skew})
   --concurrency N          outstanding operations in process (default ${DEFAULT_OPTIONS.concurrency})
   --pg-pool N              Pattern A's PostgreSQL pool size (default ${DEFAULT_OPTIONS.pgPool})
-  --only A,B,C             implementations to run (default all)
+  --only A,B,C,D           implementations to run (default all; D: ADR-02's per-member counters)
   --ceilings / --no-ceilings   measure the Redis and HTTP ceilings first (default on)
   --http / --no-http       run C over HTTP too (default on)
   --http-connections N --http-workers N --batch-size N --batch-connections N
@@ -203,9 +204,11 @@ export function parseOptions(argv: string[]): BenchOptions {
       const picked = value()
         .split(",")
         .map((s) => s.trim().toUpperCase());
-      const bad = picked.filter((p) => p !== "A" && p !== "B" && p !== "C");
+      const bad = picked.filter((p) => !IMPLEMENTATIONS.includes(p as Implementation));
       if (bad.length > 0 || picked.length === 0) {
-        throw new UsageError(`--only takes a list of A, B, C (e.g. --only A,C), got "${picked.join(",")}"`);
+        throw new UsageError(
+          `--only takes a list of A, B, C, D (e.g. --only A,C), got "${picked.join(",")}"`,
+        );
       }
       options.only = new Set(picked as Implementation[]);
     } else if (name in MIX_FLAGS) {

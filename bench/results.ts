@@ -7,7 +7,7 @@ import type { TimelinePoint } from "./timeline.js";
  * (a 4-command Lua script; a constant JSON route), so every other figure reads as a share of them.
  */
 export type CeilingId = "ceiling-redis" | "ceiling-http";
-export type PhaseId = CeilingId | "A" | "B" | "C" | "C-http" | "C-batch";
+export type PhaseId = CeilingId | "A" | "B" | "C" | "D" | "C-http" | "C-batch";
 
 export interface CpuUse {
   /** CPU seconds per wall second (1.0 = one core busy), per component. */

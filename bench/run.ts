@@ -1,5 +1,6 @@
 // `npm run bench`: readstate (C) against the two patterns ADR-02 rejected (A: synchronous
-// PostgreSQL, B: Redis only), on one seeded workload, in one run; then C over HTTP. First the two
+// PostgreSQL, B: Redis only) and the one it chose as written (D: per-member counters), on one seeded
+// workload, in one run; then C over HTTP. First the two
 // ceilings (Redis client, HTTP stack), so every figure also reads as a share of what is reachable.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -8,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { describeMachine } from "./machine.js";
 import { PostgresProbe } from "./measure/postgres-stats.js";
 import { RedisProbe } from "./measure/redis-stats.js";
-import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options.js";
+import { type BenchOptions, IMPLEMENTATIONS, parseOptions, USAGE, UsageError } from "./options.js";
 import { runCeilingHttp } from "./phases/ceiling-http.js";
 import { runCeilingRedis } from "./phases/ceiling-redis.js";
 import type { RunContext } from "./phases/context.js";
@@ -62,7 +63,7 @@ export async function runBenchmark(options: BenchOptions, argv: string[]): Promi
         }
       }
     }
-    for (const implementation of ["A", "B", "C"] as const) {
+    for (const implementation of IMPLEMENTATIONS) {
       if (!options.only.has(implementation)) continue;
       try {
         const outcome = await runInProcess(implementation, ctx);

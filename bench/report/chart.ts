@@ -11,6 +11,7 @@ const COLORS: Record<string, string> = {
   A: "#d62728",
   B: "#7f7f7f",
   C: "#1f77b4",
+  D: "#ff7f0e",
   "C-http": "#2ca02c",
   "C-batch": "#9467bd",
 };

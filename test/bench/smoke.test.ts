@@ -33,7 +33,7 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
 }
 
 describe("npm run bench (smoke)", () => {
-  it("runs the ceilings, A, B, C in process and C over HTTP, and writes the report, chart and JSON", async () => {
+  it("runs the ceilings, A, B, C, D in process and C over HTTP, and writes the report, chart and JSON", async () => {
     outDir = await mkdtemp(path.join(os.tmpdir(), "readstate-bench-smoke-"));
     const { code, stdout, stderr } = await runBench([
       "--duration=2",
@@ -68,6 +68,7 @@ describe("npm run bench (smoke)", () => {
       "A",
       "B",
       "C",
+      "D",
       "C-http",
       "C-batch",
     ]);
@@ -77,7 +78,7 @@ describe("npm run bench (smoke)", () => {
       expect(phase.refused.total, phase.id).toBeGreaterThanOrEqual(0);
     }
     // Every phase with writes knows how many it sent: the refused share has a denominator.
-    for (const id of ["A", "B", "C", "C-http", "C-batch"]) {
+    for (const id of ["A", "B", "C", "D", "C-http", "C-batch"]) {
       const phase = result.phases.find((p) => p.id === id);
       expect(phase?.refused.writesAttempted, id).toBeGreaterThan(0);
     }
