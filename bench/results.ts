@@ -44,13 +44,26 @@ export interface Refusals {
 
 export interface PgRows {
   total: number;
-  /** Per operation, probe posts included (they wrote rows too). */
+  /** Per operation, probe posts and (in process) the warm-up's operations included: they wrote rows too. */
   perOp: number;
   /** Rows written per ADR-02 status update. */
   perStatusUpdate: number;
   byTable: Record<string, number>;
   /** True when the counters could be read after the connections closed (exact). */
   exact: boolean;
+}
+
+/**
+ * What PostgreSQL spent on an in-process implementation, from the measured window to its last flush
+ * (bench/measure/postgres-cost.ts, bench/README.md "PostgreSQL cost").
+ */
+export interface PgCost {
+  /** CPU seconds of the backends connected to the run's database (shared processes left out). */
+  cpuSec: number;
+  cpuUsPerOp: number;
+  /** Committed + rolled back in the run's database; null when the run could not have its own. */
+  transactions: number | null;
+  transactionsPerOp: number | null;
 }
 
 export interface PhaseResult {
@@ -78,6 +91,7 @@ export interface PhaseResult {
   postBySize: Record<string, LatencySummary>;
   probe: Record<string, LatencySummary>;
   pgRows?: PgRows;
+  pgCost?: PgCost;
   flushLag?: FlushLag;
   cpu: CpuUse;
   timeline: TimelinePoint[];

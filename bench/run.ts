@@ -33,6 +33,7 @@ export async function runBenchmark(options: BenchOptions, argv: string[]): Promi
   const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   const topology = buildTopology(options);
   const ctx: RunContext = { options, topology, runId, progress, postgres, redis, cleanups: [], notes: [] };
+  await openRunDatabase(ctx);
   const phases: PhaseResult[] = [];
   let redisBytesPerMember: number | undefined;
 
@@ -109,6 +110,23 @@ export async function runBenchmark(options: BenchOptions, argv: string[]): Promi
     await cleanupAll(ctx);
     await postgres.close();
     await redis.close();
+  }
+}
+
+/**
+ * Every schema of the run goes into a database of its own, so PostgreSQL's per-database transaction
+ * count is the run's alone. Without the right to create one, the run goes on in the given database
+ * and reports no transactions.
+ */
+async function openRunDatabase(ctx: RunContext): Promise<void> {
+  try {
+    const url = await ctx.postgres.openRunDatabase(`readstate_bench_${ctx.runId}`, ctx.options.databaseUrl);
+    ctx.cleanups.push(() => ctx.postgres.dropRunDatabase());
+    ctx.options = { ...ctx.options, databaseUrl: url };
+  } catch (err) {
+    ctx.notes.push(
+      `no database of the run's own (${(err as Error).message}): PostgreSQL transactions per op not measured`,
+    );
   }
 }
 

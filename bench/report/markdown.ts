@@ -121,6 +121,16 @@ export function renderMarkdown(result: BenchResult): string {
           .join(", ")}${r.exact ? "" : " (counters may be incomplete)"} |`;
       }),
     "",
+    "## PostgreSQL cost per operation",
+    "",
+    "Per acknowledged operation (the warm-up's and the probe posts included: PostgreSQL's counters see them too), from the warm-up to the implementation's last flush. " +
+      "Transactions: `xact_commit + xact_rollback` of the run's own database (`pg_stat_database`), read after the " +
+      "implementation's connections closed. CPU: user + system time (`/proc/<pid>/stat`) of the backends connected to " +
+      "the run's database, sampled every 250 ms; the WAL writer, checkpointer and background writer serve every " +
+      "database on the server and are left out, so this is a lower bound (the CPU table below has all postgres processes).",
+    "",
+    ...postgresCostLines(result),
+    "",
     "## Write-behind (C): flush lag and backlog",
     "",
     `Flush interval ${String(result.options.flushIntervalMs)} ms; \`syncStatus().oldestDirtyAgeMs\` (HTTP: \`GET /v1/admin/sync\`) sampled every 250 ms.`,
@@ -189,6 +199,21 @@ export function renderMarkdown(result: BenchResult): string {
     "",
   );
   return out.join("\n");
+}
+
+function postgresCostLines(result: BenchResult): string[] {
+  const phases = result.phases.filter((p) => p.pgCost !== undefined);
+  if (phases.length === 0) return ["No in-process implementation ran."];
+  return [
+    "| phase | rows/op | transactions/op | PostgreSQL CPU µs/op | transactions | CPU s |",
+    "|---|--:|--:|--:|--:|--:|",
+    ...phases.map((p) => {
+      const c = p.pgCost as NonNullable<PhaseResult["pgCost"]>;
+      return `| ${p.id} | ${p.pgRows === undefined ? "–" : p.pgRows.perOp.toFixed(3)} | ${
+        c.transactionsPerOp === null ? "–" : c.transactionsPerOp.toFixed(3)
+      } | ${c.cpuUsPerOp.toFixed(1)} | ${c.transactions === null ? "–" : int(c.transactions)} | ${c.cpuSec.toFixed(2)} |`;
+    }),
+  ];
 }
 
 function fmtRatio(v: number | undefined, digits: number): string {

@@ -80,6 +80,17 @@ export function renderTable(result: BenchResult): string {
     ...ceilingLines(result),
     "",
   );
+  const costRows: string[][] = [["PostgreSQL per op", "rows", "transactions", "CPU µs"]];
+  for (const p of result.phases) {
+    if (p.pgCost === undefined) continue;
+    costRows.push([
+      p.id,
+      p.pgRows === undefined ? "-" : p.pgRows.perOp.toFixed(3),
+      p.pgCost.transactionsPerOp === null ? "-" : p.pgCost.transactionsPerOp.toFixed(3),
+      p.pgCost.cpuUsPerOp.toFixed(1),
+    ]);
+  }
+  if (costRows.length > 1) lines.push(...grid(costRows), "");
   const cpuRows: string[][] = [
     ["CPU (cores of 2)", "bench+load gen", "Redis", "PostgreSQL", "HTTP server", "other processes"],
   ];
