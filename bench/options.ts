@@ -1,7 +1,7 @@
 // Every knob of the benchmark, its default, and the flag that sets it. The defaults are the
 // "default run" the README quotes: they must finish in under 3 minutes on a 2-core machine.
 
-export type Scenario = "mixed" | "burst";
+export type Scenario = "mixed" | "burst" | "sweep";
 export type Implementation = "A" | "B" | "C" | "D";
 export const IMPLEMENTATIONS: readonly Implementation[] = ["A", "B", "C", "D"];
 
@@ -31,6 +31,8 @@ export interface BenchOptions {
   /** Share of channels (percent) with 51-300 members. */
   mediumPercent: number;
   mix: OpMix;
+  /** --scenario sweep: channel sizes posted into, one step each (C and D). */
+  sweepSizes: number[];
   /** Percent of posts that mention 1-3 members by name. */
   mentionPercent: number;
   /** Percent of posts with mentionAll (@channel). */
@@ -76,6 +78,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   largeSize: 1000,
   mediumPercent: 5,
   mix: { post: 10, read: 55, unread: 0, state: 32, userUnread: 3 },
+  sweepSizes: [10, 100, 1000, 10_000],
   mentionPercent: 20,
   mentionAllPercent: 1,
   repeatPercent: 0.5,
@@ -143,7 +146,9 @@ const MIX_FLAGS: Record<string, keyof OpMix> = {
 
 export const USAGE = `npm run bench -- [flags]
 
-  --scenario mixed|burst   mixed chat traffic (default), or bursts into 1,000-member channels
+  --scenario mixed|burst|sweep   mixed chat traffic (default), bursts into 1,000-member channels, or
+                           sweep: posts into channels of each --sweep-sizes, Redis CPU per post of C and D
+  --sweep-sizes N,N,…      channel sizes of the sweep (default ${DEFAULT_OPTIONS.sweepSizes.join(",")}); a step lasts --duration
   --seed N                 workload seed (default ${DEFAULT_OPTIONS.seed})
   --duration S             measured seconds per in-process implementation (default ${DEFAULT_OPTIONS.durationSec})
   --http-duration S        measured seconds per HTTP phase (default ${DEFAULT_OPTIONS.httpDurationSec})
@@ -172,6 +177,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const options: BenchOptions = {
     ...DEFAULT_OPTIONS,
     mix: { ...DEFAULT_OPTIONS.mix },
+    sweepSizes: [...DEFAULT_OPTIONS.sweepSizes],
     only: new Set(DEFAULT_OPTIONS.only),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -196,10 +202,19 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (name === "out") options.outDir = value();
     else if (name === "scenario") {
       const scenario = value();
-      if (scenario !== "mixed" && scenario !== "burst") {
-        throw new UsageError(`--scenario must be mixed or burst, got "${scenario}"`);
+      if (scenario !== "mixed" && scenario !== "burst" && scenario !== "sweep") {
+        throw new UsageError(`--scenario must be mixed, burst or sweep, got "${scenario}"`);
       }
       options.scenario = scenario;
+    } else if (name === "sweep-sizes") {
+      const raw = value();
+      const sizes = raw.split(",").map((s) => Number(s.trim()));
+      if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 2)) {
+        throw new UsageError(
+          `--sweep-sizes takes whole numbers of at least 2 (e.g. 10,100,1000), got "${raw}"`,
+        );
+      }
+      options.sweepSizes = sizes;
     } else if (name === "only") {
       const picked = value()
         .split(",")

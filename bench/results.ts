@@ -97,6 +97,32 @@ export interface PhaseResult {
   timeline: TimelinePoint[];
 }
 
+/** One step of --scenario sweep: posts into one channel of `members` members (bench/phases/sweep.ts). */
+export interface SweepStep {
+  implementation: "A" | "B" | "C" | "D";
+  label: string;
+  members: number;
+  /** Acknowledged posts in the step's measured window. */
+  posts: number;
+  postsPerSec: number;
+  /** Redis INFO cpu (user + sys) over the window and the flush after it, per post. */
+  redisCpuUsPerPost: number;
+  /** Redis CPU (cores) in the second before the step, with the bench idle: other tenants' load. */
+  redisBackgroundCores: number;
+  /** The run database's backends, window and flush, per post (bench/measure/postgres-cost.ts). */
+  postgresCpuUsPerPost: number;
+  pgRowsPerPost: number;
+  latency: LatencySummary;
+  errors: Record<string, number>;
+}
+
+export interface SweepResult {
+  sizes: number[];
+  steps: SweepStep[];
+  /** Redis CPU per post in the largest channel ÷ in the smallest, per implementation. */
+  growth: Partial<Record<"C" | "D", number>>;
+}
+
 export interface TargetCheck {
   name: string;
   target: string;
@@ -134,6 +160,8 @@ export interface BenchResult {
   /** Microseconds the generator takes per operation (its share of the bench process). */
   generatorUsPerOp: number;
   phases: PhaseResult[];
+  /** --scenario sweep only. */
+  sweep?: SweepResult;
   ratios: {
     cOverA?: number;
     cOverB?: number;

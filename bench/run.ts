@@ -15,12 +15,13 @@ import { runCeilingRedis } from "./phases/ceiling-redis.js";
 import type { RunContext } from "./phases/context.js";
 import { runHttp } from "./phases/http.js";
 import { runInProcess } from "./phases/in-process.js";
+import { runSweep } from "./phases/sweep.js";
 import { Progress } from "./progress.js";
 import { renderChart } from "./report/chart.js";
 import { renderMarkdown } from "./report/markdown.js";
 import { renderTable } from "./report/table.js";
-import type { BenchResult, CeilingId, PhaseResult } from "./results.js";
-import { checkTargets, computeRatios } from "./targets.js";
+import type { BenchResult, CeilingId, PhaseResult, SweepResult } from "./results.js";
+import { checkSweepTargets, checkTargets, computeRatios } from "./targets.js";
 import { buildTopology } from "./topology.js";
 import { WorkloadGenerator } from "./workload.js";
 
@@ -35,6 +36,7 @@ export async function runBenchmark(options: BenchOptions, argv: string[]): Promi
   const ctx: RunContext = { options, topology, runId, progress, postgres, redis, cleanups: [], notes: [] };
   await openRunDatabase(ctx);
   const phases: PhaseResult[] = [];
+  let sweep: SweepResult | undefined;
   let redisBytesPerMember: number | undefined;
 
   const onSignal = () => {
@@ -49,39 +51,14 @@ export async function runBenchmark(options: BenchOptions, argv: string[]): Promi
       `readstate bench · ${options.scenario} · seed ${options.seed} · ${topology.channels.length} channels, ` +
         `${topology.users.length} users, ${topology.memberships.toLocaleString("en-US")} memberships`,
     );
-    if (options.ceilings) {
-      const ceilings: [CeilingId, (ctx: RunContext) => Promise<PhaseResult>][] = [
-        ["ceiling-redis", runCeilingRedis],
-      ];
-      // Like the HTTP phases, which it is the ceiling of.
-      if (options.http && options.only.has("C")) ceilings.push(["ceiling-http", runCeilingHttp]);
-      for (const [id, run] of ceilings) {
-        try {
-          phases.push(await run(ctx));
-        } catch (err) {
-          progress.note(`${id} failed: ${(err as Error).stack ?? err}`);
-          ctx.notes.push(`${id} did not complete: ${(err as Error).message}`);
-        }
-      }
-    }
-    for (const implementation of IMPLEMENTATIONS) {
-      if (!options.only.has(implementation)) continue;
-      try {
-        const outcome = await runInProcess(implementation, ctx);
-        phases.push(outcome.phase);
-        redisBytesPerMember ??= outcome.redisBytesPerMember;
-      } catch (err) {
-        progress.note(`${implementation} failed: ${(err as Error).stack ?? err}`);
-        ctx.notes.push(`${implementation} in process did not complete: ${(err as Error).message}`);
-      }
-    }
-    if (options.http && options.only.has("C")) {
-      try {
-        phases.push(...(await runHttp(ctx)));
-      } catch (err) {
-        progress.note(`C over HTTP failed: ${(err as Error).stack ?? err}`);
-        ctx.notes.push(`C over HTTP did not complete: ${(err as Error).message}`);
-      }
+    if (options.scenario === "sweep") {
+      // The sweep is its own run: posts only, one channel per size, C and D (the ceilings and the
+      // mixed workload's phases answer other questions).
+      sweep = await runSweep(ctx);
+    } else {
+      await runPhases(ctx, phases, (bytes) => {
+        redisBytesPerMember ??= bytes;
+      });
     }
     progress.finish();
     return {
@@ -100,8 +77,9 @@ export async function runBenchmark(options: BenchOptions, argv: string[]): Promi
       ...(redisBytesPerMember === undefined ? {} : { redisBytesPerMember }),
       generatorUsPerOp: generatorCost(ctx),
       phases,
+      ...(sweep === undefined ? {} : { sweep }),
       ratios: computeRatios(phases),
-      targets: checkTargets(phases, options.scenario),
+      targets: sweep === undefined ? checkTargets(phases, options.scenario) : checkSweepTargets(sweep),
       notes: ctx.notes,
     };
   } finally {
@@ -110,6 +88,49 @@ export async function runBenchmark(options: BenchOptions, argv: string[]): Promi
     await cleanupAll(ctx);
     await postgres.close();
     await redis.close();
+  }
+}
+
+/** The ceilings, then each implementation in process, then C over HTTP. */
+async function runPhases(
+  ctx: RunContext,
+  phases: PhaseResult[],
+  onRedisBytesPerMember: (bytes: number) => void,
+): Promise<void> {
+  const { options, progress } = ctx;
+  if (options.ceilings) {
+    const ceilings: [CeilingId, (ctx: RunContext) => Promise<PhaseResult>][] = [
+      ["ceiling-redis", runCeilingRedis],
+    ];
+    // Like the HTTP phases, which it is the ceiling of.
+    if (options.http && options.only.has("C")) ceilings.push(["ceiling-http", runCeilingHttp]);
+    for (const [id, run] of ceilings) {
+      try {
+        phases.push(await run(ctx));
+      } catch (err) {
+        progress.note(`${id} failed: ${(err as Error).stack ?? err}`);
+        ctx.notes.push(`${id} did not complete: ${(err as Error).message}`);
+      }
+    }
+  }
+  for (const implementation of IMPLEMENTATIONS) {
+    if (!options.only.has(implementation)) continue;
+    try {
+      const outcome = await runInProcess(implementation, ctx);
+      phases.push(outcome.phase);
+      if (outcome.redisBytesPerMember !== undefined) onRedisBytesPerMember(outcome.redisBytesPerMember);
+    } catch (err) {
+      progress.note(`${implementation} failed: ${(err as Error).stack ?? err}`);
+      ctx.notes.push(`${implementation} in process did not complete: ${(err as Error).message}`);
+    }
+  }
+  if (options.http && options.only.has("C")) {
+    try {
+      phases.push(...(await runHttp(ctx)));
+    } catch (err) {
+      progress.note(`C over HTTP failed: ${(err as Error).stack ?? err}`);
+      ctx.notes.push(`C over HTTP did not complete: ${(err as Error).message}`);
+    }
   }
 }
 

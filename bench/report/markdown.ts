@@ -1,5 +1,6 @@
 // bench/results/report.md: the run in full, for a person reading it later.
 import type { BenchResult, PhaseResult } from "../results.js";
+import { sweepGrowthLine, sweepRows } from "./sweep.js";
 import { ceilingLines, errorCount, ofCeilingCell, refusedCell, refusedDetail } from "./table.js";
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -19,6 +20,7 @@ export function renderMarkdown(result: BenchResult): string {
         .map(([k, v]) => `${k}=${v}`)
         .join(", ")}); Redis and PostgreSQL on the same machine.`,
     "",
+    ...sweepSection(result),
     "## Quick stats",
     "",
     "| implementation | ops/s | requests/s | of ceiling | status updates/s | p50 ms | p99 ms | max ms | PG rows/op | refused | errors |",
@@ -199,6 +201,31 @@ export function renderMarkdown(result: BenchResult): string {
     "",
   );
   return out.join("\n");
+}
+
+function sweepSection(result: BenchResult): string[] {
+  const rows = sweepRows(result);
+  if (rows.length === 0) return [];
+  const [head = [], ...body] = rows;
+  return [
+    "## Channel-size sweep: what a post costs Redis",
+    "",
+    `Posts into one channel of each size, ${String(result.options.durationSec)} s each after a warm-up, ` +
+      `${String(result.options.concurrency)} in flight, no mentions; C and D each with their write-behind on. Redis CPU is ` +
+      "`INFO cpu` (used_cpu_user + used_cpu_sys) over the step and the flush that writes it behind, divided by the " +
+      "posts; the server is shared, so the last column gives its CPU in the second before the step with the bench idle " +
+      "(other tenants' load, included in the figures). PostgreSQL: the run database's backends (see below).",
+    "",
+    `| ${head.join(" | ")} |`,
+    `|---|${head
+      .slice(1)
+      .map(() => "--:")
+      .join("|")}|`,
+    ...body.map((row) => `| ${row.join(" | ")} |`),
+    "",
+    `${sweepGrowthLine(result)}. C's post is O(1) in the channel's size (a sequence and a cursor); D's is one HINCRBY per member (ADR-02's "write amplification").`,
+    "",
+  ];
 }
 
 function postgresCostLines(result: BenchResult): string[] {
