@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { V1ReadState as ReadState } from "../../bench/execute.js";
 import { execute } from "../../bench/execute.js";
 import { DEFAULT_OPTIONS } from "../../bench/options.js";
+import { AdrKeys } from "../../bench/patterns/adr-counters/keys.js";
 import { AdrCountersReadState } from "../../bench/patterns/adr-counters/read-state.js";
+import { defineAdrScripts } from "../../bench/patterns/adr-counters/scripts.js";
 import { buildTopology } from "../../bench/topology.js";
 import { WorkloadGenerator } from "../../bench/workload.js";
 import { createReadState, type Engine } from "../../src/index.js";
@@ -189,5 +191,38 @@ describe("Pattern D (ADR-02's per-member counters) against readstate", () => {
     await expect(d.markUnread("solo", "u1", "s1")).rejects.toMatchObject({ code: "unsupported_by_counters" });
     await expect(d.markRead("solo", "u1", "s1")).rejects.toMatchObject({ code: "unsupported_by_counters" });
     expect((await d.markRead("solo", "u1", "s2")).unread).toBe(0);
+  });
+
+  it("post.lua increments every member but the sender once, and claim.lua hands over each changed member once", async () => {
+    const redis = defineAdrScripts(new Redis(REDIS_URL));
+    const keys = new AdrKeys(`${prefixD}:scripts`);
+    try {
+      for (const userId of ["a", "b", "c"]) {
+        await redis.adr_join(...keys.channelWithDirty("k"), keys.userChannels(userId), "k", userId);
+      }
+      const [meta, unread, mentions, , , dmem] = keys.channel("k") as string[];
+      await redis.adr_claim(...keys.channel("k"));
+      expect(await redis.adr_post(...keys.channelWithDirty("k"), "k", "m1", "a", "0", "b,b,z")).toEqual([
+        1, 1,
+      ]);
+      expect(await redis.adr_post(...keys.channelWithDirty("k"), "k", "m1", "a", "0", "b")).toEqual([0, 1]);
+      expect(await redis.hgetall(unread as string)).toEqual({ a: "0", b: "1", c: "1" });
+      // A repeated mention counts once; a non-member's is dropped.
+      expect(await redis.hgetall(mentions as string)).toEqual({ a: "0", b: "1", c: "0" });
+      expect(await redis.hget(meta as string, "lmid")).toBe("m1");
+      expect(await redis.smembers(dmem as string)).toEqual(["*"]);
+
+      const claim = (await redis.adr_claim(...keys.channel("k"))) as string[];
+      expect(claim.slice(0, 2)).toEqual(["1", "m1"]);
+      const byMember = new Map<string, string>();
+      for (let i = 2; i < claim.length; i += 2) byMember.set(claim[i] as string, claim[i + 1] as string);
+      expect([...byMember.keys()].sort()).toEqual(["a", "b", "c"]);
+      expect(byMember.get("b")).toBe("1|1|0||");
+      expect(byMember.get("a")).toMatch(/^0\|0\|1\|\d+\|m1$/);
+      expect(await redis.exists(dmem as string)).toBe(0);
+      expect(((await redis.adr_claim(...keys.channel("k"))) as string[]).length).toBe(2);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
