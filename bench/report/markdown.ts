@@ -11,7 +11,7 @@ export function renderMarkdown(result: BenchResult): string {
   const out: string[] = [];
   const m = result.machine;
   out.push(
-    "# readstate benchmark: C (readstate) against ADR-02's Patterns A and B",
+    "# readstate benchmark: C (readstate) against ADR-02's Patterns A, B and D",
     "",
     `Run ${result.startedAt}, ${result.totalSec.toFixed(0)} s in total. Command: \`${result.command}\``,
     "",
@@ -20,7 +20,14 @@ export function renderMarkdown(result: BenchResult): string {
         .map(([k, v]) => `${k}=${v}`)
         .join(", ")}); Redis and PostgreSQL on the same machine.`,
     "",
-    ...sweepSection(result),
+  );
+  // The sweep is a run of its own: the phase sections would all be empty.
+  if (result.sweep !== undefined) {
+    out.push(...sweepSection(result), ...targetLines(result), ...optionLines(result), "## Notes", "");
+    out.push(...result.notes.map((n) => `- ${n}`), "");
+    return out.join("\n");
+  }
+  out.push(
     "## Quick stats",
     "",
     "| implementation | ops/s | requests/s | of ceiling | status updates/s | p50 ms | p99 ms | max ms | PG rows/op | refused | errors |",
@@ -41,15 +48,7 @@ export function renderMarkdown(result: BenchResult): string {
     "ops/s, requests/s and latency count acknowledged operations only. Refused ones (HTTP 503 `unavailable`, in process " +
       "a `ReadStateError` `unavailable`) are counted apart, with their share of the phase's writes; see Refused writes below.",
     "",
-    "## Targets (issues 4 and 8)",
-    "",
-    "| | target | goal | measured |",
-    "|---|---|---|---|",
-    ...result.targets.map(
-      (t) =>
-        `| ${t.pass === null ? "N/A" : t.pass ? "PASS" : "**MISS**"} | ${t.name} | ${t.target} | ${t.actual} |`,
-    ),
-    "",
+    ...targetLines(result),
     "## Latency per operation type (ms: p50 / p99 / max, count)",
     "",
   );
@@ -184,12 +183,7 @@ export function renderMarkdown(result: BenchResult): string {
         }`,
     ),
     "",
-    "Options:",
-    "",
-    "```json",
-    JSON.stringify(result.options, null, 2),
-    "```",
-    "",
+    ...optionLines(result),
     "## Notes",
     "",
     "- B is readstate with its worker off: the same scripts, which still record dirty marks (nobody clears them).",
@@ -203,6 +197,24 @@ export function renderMarkdown(result: BenchResult): string {
   return out.join("\n");
 }
 
+function targetLines(result: BenchResult): string[] {
+  return [
+    "## Targets (issues 4 and 8)",
+    "",
+    "| | target | goal | measured |",
+    "|---|---|---|---|",
+    ...result.targets.map(
+      (t) =>
+        `| ${t.pass === null ? "N/A" : t.pass ? "PASS" : "**MISS**"} | ${t.name} | ${t.target} | ${t.actual} |`,
+    ),
+    "",
+  ];
+}
+
+function optionLines(result: BenchResult): string[] {
+  return ["Options:", "", "```json", JSON.stringify(result.options, null, 2), "```", ""];
+}
+
 function sweepSection(result: BenchResult): string[] {
   const rows = sweepRows(result);
   if (rows.length === 0) return [];
@@ -214,7 +226,7 @@ function sweepSection(result: BenchResult): string[] {
       `${String(result.options.concurrency)} in flight, no mentions; C and D each with their write-behind on. Redis CPU is ` +
       "`INFO cpu` (used_cpu_user + used_cpu_sys) over the step and the flush that writes it behind, divided by the " +
       "posts; the server is shared, so the last column gives its CPU in the second before the step with the bench idle " +
-      "(other tenants' load, included in the figures). PostgreSQL: the run database's backends (see below).",
+      "(other tenants' load, included in the figures). PostgreSQL: CPU of the run database's backends and rows written, over the same span (bench/measure/postgres-cost.ts).",
     "",
     `| ${head.join(" | ")} |`,
     `|---|${head
