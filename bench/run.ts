@@ -19,6 +19,7 @@ import { runSweep } from "./phases/sweep.js";
 import { Progress } from "./progress.js";
 import { renderChart } from "./report/chart.js";
 import { renderMarkdown } from "./report/markdown.js";
+import { renderSweepChart } from "./report/sweep-chart.js";
 import { renderTable } from "./report/table.js";
 import type { BenchResult, CeilingId, PhaseResult, SweepResult } from "./results.js";
 import { checkSweepTargets, checkTargets, computeRatios } from "./targets.js";
@@ -180,7 +181,7 @@ export async function writeReports(result: BenchResult, outDir: string): Promise
   await mkdir(outDir, { recursive: true });
   const files = {
     "report.md": renderMarkdown(result),
-    "chart.svg": renderChart(result),
+    "chart.svg": result.sweep === undefined ? renderChart(result) : renderSweepChart(result),
     "results.json": `${JSON.stringify(result, null, 2)}\n`,
   };
   const written: string[] = [];

@@ -237,6 +237,8 @@ function sweepSection(result: BenchResult): string[] {
     "",
     `${sweepGrowthLine(result)}. C's post is O(1) in the channel's size (a sequence and a cursor); D's is one HINCRBY per member (ADR-02's "write amplification").`,
     "",
+    "![Redis CPU per post by channel size](chart.svg)",
+    "",
   ];
 }
 
