@@ -38,6 +38,11 @@ export interface DriveResult {
   ops: number;
   /** Probe posts completed (not in ops: they are not the workload, but they do write rows). */
   probeOps: number;
+  /**
+   * Acknowledged during the warm-up: not measured, but PostgreSQL's counters (rows, transactions,
+   * CPU) cannot tell them apart, so costs per op divide by them too.
+   */
+  warmupOps: number;
   statusUpdates: number;
   elapsedMs: number;
   /** Seconds the load was on (all of it, except in the burst scenario). */
@@ -63,6 +68,7 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
   const end = warmupEnd + options.durationMs;
   const timeline = new Timeline(warmupEnd);
   let ops = 0;
+  let warmupOps = 0;
   let updates = 0;
   let activeMs = 0;
 
@@ -106,7 +112,10 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
         await yieldToEventLoop();
         continue;
       }
-      if (started < warmupEnd) continue;
+      if (started < warmupEnd) {
+        warmupOps++;
+        continue;
+      }
       refusals.attempted(op.kind);
       const elapsed = now - started;
       latency.get(op.kind).recordMs(elapsed);
@@ -162,6 +171,7 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
   return {
     ops,
     probeOps,
+    warmupOps,
     statusUpdates: updates,
     elapsedMs: options.durationMs,
     activeMs: options.bursty ? Math.min(activeMs, options.durationMs) : options.durationMs,

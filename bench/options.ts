@@ -1,8 +1,9 @@
 // Every knob of the benchmark, its default, and the flag that sets it. The defaults are the
 // "default run" the README quotes: they must finish in under 3 minutes on a 2-core machine.
 
-export type Scenario = "mixed" | "burst";
-export type Implementation = "A" | "B" | "C";
+export type Scenario = "mixed" | "burst" | "sweep";
+export type Implementation = "A" | "B" | "C" | "D";
+export const IMPLEMENTATIONS: readonly Implementation[] = ["A", "B", "C", "D"];
 
 /** Shares of the operation mix, in percent (normalised, so they need not add up to 100). */
 export interface OpMix {
@@ -30,6 +31,8 @@ export interface BenchOptions {
   /** Share of channels (percent) with 51-300 members. */
   mediumPercent: number;
   mix: OpMix;
+  /** --scenario sweep: channel sizes posted into, one step each (C and D). */
+  sweepSizes: number[];
   /** Percent of posts that mention 1-3 members by name. */
   mentionPercent: number;
   /** Percent of posts with mentionAll (@channel). */
@@ -75,13 +78,14 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   largeSize: 1000,
   mediumPercent: 5,
   mix: { post: 10, read: 55, unread: 0, state: 32, userUnread: 3 },
+  sweepSizes: [10, 100, 1000, 10_000],
   mentionPercent: 20,
   mentionAllPercent: 1,
   repeatPercent: 0.5,
   skew: 0.9,
   concurrency: 128,
   pgPool: 16,
-  only: new Set(["A", "B", "C"]),
+  only: new Set(["A", "B", "C", "D"]),
   ceilings: true,
   http: true,
   httpConnections: 64,
@@ -142,7 +146,9 @@ const MIX_FLAGS: Record<string, keyof OpMix> = {
 
 export const USAGE = `npm run bench -- [flags]
 
-  --scenario mixed|burst   mixed chat traffic (default), or bursts into 1,000-member channels
+  --scenario mixed|burst|sweep   mixed chat traffic (default), bursts into 1,000-member channels, or
+                           sweep: posts into channels of each --sweep-sizes, Redis CPU per post of C and D
+  --sweep-sizes N,N,…      channel sizes of the sweep (default ${DEFAULT_OPTIONS.sweepSizes.join(",")}); a step lasts --duration
   --seed N                 workload seed (default ${DEFAULT_OPTIONS.seed})
   --duration S             measured seconds per in-process implementation (default ${DEFAULT_OPTIONS.durationSec})
   --http-duration S        measured seconds per HTTP phase (default ${DEFAULT_OPTIONS.httpDurationSec})
@@ -155,7 +161,7 @@ export const USAGE = `npm run bench -- [flags]
   --skew S                 Zipf exponent of activity (default ${DEFAULT_OPTIONS.skew})
   --concurrency N          outstanding operations in process (default ${DEFAULT_OPTIONS.concurrency})
   --pg-pool N              Pattern A's PostgreSQL pool size (default ${DEFAULT_OPTIONS.pgPool})
-  --only A,B,C             implementations to run (default all)
+  --only A,B,C,D           implementations to run (default all; D: ADR-02's per-member counters)
   --ceilings / --no-ceilings   measure the Redis and HTTP ceilings first (default on)
   --http / --no-http       run C over HTTP too (default on)
   --http-connections N --http-workers N --batch-size N --batch-connections N
@@ -171,6 +177,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const options: BenchOptions = {
     ...DEFAULT_OPTIONS,
     mix: { ...DEFAULT_OPTIONS.mix },
+    sweepSizes: [...DEFAULT_OPTIONS.sweepSizes],
     only: new Set(DEFAULT_OPTIONS.only),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -195,17 +202,28 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (name === "out") options.outDir = value();
     else if (name === "scenario") {
       const scenario = value();
-      if (scenario !== "mixed" && scenario !== "burst") {
-        throw new UsageError(`--scenario must be mixed or burst, got "${scenario}"`);
+      if (scenario !== "mixed" && scenario !== "burst" && scenario !== "sweep") {
+        throw new UsageError(`--scenario must be mixed, burst or sweep, got "${scenario}"`);
       }
       options.scenario = scenario;
+    } else if (name === "sweep-sizes") {
+      const raw = value();
+      const sizes = raw.split(",").map((s) => Number(s.trim()));
+      if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 2)) {
+        throw new UsageError(
+          `--sweep-sizes takes whole numbers of at least 2 (e.g. 10,100,1000), got "${raw}"`,
+        );
+      }
+      options.sweepSizes = sizes;
     } else if (name === "only") {
       const picked = value()
         .split(",")
         .map((s) => s.trim().toUpperCase());
-      const bad = picked.filter((p) => p !== "A" && p !== "B" && p !== "C");
+      const bad = picked.filter((p) => !IMPLEMENTATIONS.includes(p as Implementation));
       if (bad.length > 0 || picked.length === 0) {
-        throw new UsageError(`--only takes a list of A, B, C (e.g. --only A,C), got "${picked.join(",")}"`);
+        throw new UsageError(
+          `--only takes a list of A, B, C, D (e.g. --only A,C), got "${picked.join(",")}"`,
+        );
       }
       options.only = new Set(picked as Implementation[]);
     } else if (name in MIX_FLAGS) {

@@ -7,7 +7,7 @@ import type { TimelinePoint } from "./timeline.js";
  * (a 4-command Lua script; a constant JSON route), so every other figure reads as a share of them.
  */
 export type CeilingId = "ceiling-redis" | "ceiling-http";
-export type PhaseId = CeilingId | "A" | "B" | "C" | "C-http" | "C-batch";
+export type PhaseId = CeilingId | "A" | "B" | "C" | "D" | "C-http" | "C-batch";
 
 export interface CpuUse {
   /** CPU seconds per wall second (1.0 = one core busy), per component. */
@@ -44,13 +44,26 @@ export interface Refusals {
 
 export interface PgRows {
   total: number;
-  /** Per operation, probe posts included (they wrote rows too). */
+  /** Per operation, probe posts and (in process) the warm-up's operations included: they wrote rows too. */
   perOp: number;
   /** Rows written per ADR-02 status update. */
   perStatusUpdate: number;
   byTable: Record<string, number>;
   /** True when the counters could be read after the connections closed (exact). */
   exact: boolean;
+}
+
+/**
+ * What PostgreSQL spent on an in-process implementation, from the measured window to its last flush
+ * (bench/measure/postgres-cost.ts, bench/README.md "PostgreSQL cost").
+ */
+export interface PgCost {
+  /** CPU seconds of the backends connected to the run's database (shared processes left out). */
+  cpuSec: number;
+  cpuUsPerOp: number;
+  /** Committed + rolled back in the run's database; null when the run could not have its own. */
+  transactions: number | null;
+  transactionsPerOp: number | null;
 }
 
 export interface PhaseResult {
@@ -78,9 +91,36 @@ export interface PhaseResult {
   postBySize: Record<string, LatencySummary>;
   probe: Record<string, LatencySummary>;
   pgRows?: PgRows;
+  pgCost?: PgCost;
   flushLag?: FlushLag;
   cpu: CpuUse;
   timeline: TimelinePoint[];
+}
+
+/** One step of --scenario sweep: posts into one channel of `members` members (bench/phases/sweep.ts). */
+export interface SweepStep {
+  implementation: "A" | "B" | "C" | "D";
+  label: string;
+  members: number;
+  /** Acknowledged posts in the step's measured window. */
+  posts: number;
+  postsPerSec: number;
+  /** Redis INFO cpu (user + sys) over the window and the flush after it, per post. */
+  redisCpuUsPerPost: number;
+  /** Redis CPU (cores) in the second before the step, with the bench idle: other tenants' load. */
+  redisBackgroundCores: number;
+  /** The run database's backends, window and flush, per post (bench/measure/postgres-cost.ts). */
+  postgresCpuUsPerPost: number;
+  pgRowsPerPost: number;
+  latency: LatencySummary;
+  errors: Record<string, number>;
+}
+
+export interface SweepResult {
+  sizes: number[];
+  steps: SweepStep[];
+  /** Redis CPU per post in the largest channel ÷ in the smallest, per implementation. */
+  growth: Partial<Record<"C" | "D", number>>;
 }
 
 export interface TargetCheck {
@@ -120,6 +160,8 @@ export interface BenchResult {
   /** Microseconds the generator takes per operation (its share of the bench process). */
   generatorUsPerOp: number;
   phases: PhaseResult[];
+  /** --scenario sweep only. */
+  sweep?: SweepResult;
   ratios: {
     cOverA?: number;
     cOverB?: number;

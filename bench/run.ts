@@ -1,5 +1,6 @@
 // `npm run bench`: readstate (C) against the two patterns ADR-02 rejected (A: synchronous
-// PostgreSQL, B: Redis only), on one seeded workload, in one run; then C over HTTP. First the two
+// PostgreSQL, B: Redis only) and the one it chose as written (D: per-member counters), on one seeded
+// workload, in one run; then C over HTTP. First the two
 // ceilings (Redis client, HTTP stack), so every figure also reads as a share of what is reachable.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -8,18 +9,20 @@ import { fileURLToPath } from "node:url";
 import { describeMachine } from "./machine.js";
 import { PostgresProbe } from "./measure/postgres-stats.js";
 import { RedisProbe } from "./measure/redis-stats.js";
-import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options.js";
+import { type BenchOptions, IMPLEMENTATIONS, parseOptions, USAGE, UsageError } from "./options.js";
 import { runCeilingHttp } from "./phases/ceiling-http.js";
 import { runCeilingRedis } from "./phases/ceiling-redis.js";
 import type { RunContext } from "./phases/context.js";
 import { runHttp } from "./phases/http.js";
 import { runInProcess } from "./phases/in-process.js";
+import { runSweep } from "./phases/sweep.js";
 import { Progress } from "./progress.js";
 import { renderChart } from "./report/chart.js";
 import { renderMarkdown } from "./report/markdown.js";
+import { renderSweepChart } from "./report/sweep-chart.js";
 import { renderTable } from "./report/table.js";
-import type { BenchResult, CeilingId, PhaseResult } from "./results.js";
-import { checkTargets, computeRatios } from "./targets.js";
+import type { BenchResult, CeilingId, PhaseResult, SweepResult } from "./results.js";
+import { checkSweepTargets, checkTargets, computeRatios } from "./targets.js";
 import { buildTopology } from "./topology.js";
 import { WorkloadGenerator } from "./workload.js";
 
@@ -32,7 +35,9 @@ export async function runBenchmark(options: BenchOptions, argv: string[]): Promi
   const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   const topology = buildTopology(options);
   const ctx: RunContext = { options, topology, runId, progress, postgres, redis, cleanups: [], notes: [] };
+  await openRunDatabase(ctx);
   const phases: PhaseResult[] = [];
+  let sweep: SweepResult | undefined;
   let redisBytesPerMember: number | undefined;
 
   const onSignal = () => {
@@ -47,39 +52,14 @@ export async function runBenchmark(options: BenchOptions, argv: string[]): Promi
       `readstate bench · ${options.scenario} · seed ${options.seed} · ${topology.channels.length} channels, ` +
         `${topology.users.length} users, ${topology.memberships.toLocaleString("en-US")} memberships`,
     );
-    if (options.ceilings) {
-      const ceilings: [CeilingId, (ctx: RunContext) => Promise<PhaseResult>][] = [
-        ["ceiling-redis", runCeilingRedis],
-      ];
-      // Like the HTTP phases, which it is the ceiling of.
-      if (options.http && options.only.has("C")) ceilings.push(["ceiling-http", runCeilingHttp]);
-      for (const [id, run] of ceilings) {
-        try {
-          phases.push(await run(ctx));
-        } catch (err) {
-          progress.note(`${id} failed: ${(err as Error).stack ?? err}`);
-          ctx.notes.push(`${id} did not complete: ${(err as Error).message}`);
-        }
-      }
-    }
-    for (const implementation of ["A", "B", "C"] as const) {
-      if (!options.only.has(implementation)) continue;
-      try {
-        const outcome = await runInProcess(implementation, ctx);
-        phases.push(outcome.phase);
-        redisBytesPerMember ??= outcome.redisBytesPerMember;
-      } catch (err) {
-        progress.note(`${implementation} failed: ${(err as Error).stack ?? err}`);
-        ctx.notes.push(`${implementation} in process did not complete: ${(err as Error).message}`);
-      }
-    }
-    if (options.http && options.only.has("C")) {
-      try {
-        phases.push(...(await runHttp(ctx)));
-      } catch (err) {
-        progress.note(`C over HTTP failed: ${(err as Error).stack ?? err}`);
-        ctx.notes.push(`C over HTTP did not complete: ${(err as Error).message}`);
-      }
+    if (options.scenario === "sweep") {
+      // The sweep is its own run: posts only, one channel per size, C and D (the ceilings and the
+      // mixed workload's phases answer other questions).
+      sweep = await runSweep(ctx);
+    } else {
+      await runPhases(ctx, phases, (bytes) => {
+        redisBytesPerMember ??= bytes;
+      });
     }
     progress.finish();
     return {
@@ -98,8 +78,9 @@ export async function runBenchmark(options: BenchOptions, argv: string[]): Promi
       ...(redisBytesPerMember === undefined ? {} : { redisBytesPerMember }),
       generatorUsPerOp: generatorCost(ctx),
       phases,
+      ...(sweep === undefined ? {} : { sweep }),
       ratios: computeRatios(phases),
-      targets: checkTargets(phases, options.scenario),
+      targets: sweep === undefined ? checkTargets(phases, options.scenario) : checkSweepTargets(sweep),
       notes: ctx.notes,
     };
   } finally {
@@ -108,6 +89,66 @@ export async function runBenchmark(options: BenchOptions, argv: string[]): Promi
     await cleanupAll(ctx);
     await postgres.close();
     await redis.close();
+  }
+}
+
+/** The ceilings, then each implementation in process, then C over HTTP. */
+async function runPhases(
+  ctx: RunContext,
+  phases: PhaseResult[],
+  onRedisBytesPerMember: (bytes: number) => void,
+): Promise<void> {
+  const { options, progress } = ctx;
+  if (options.ceilings) {
+    const ceilings: [CeilingId, (ctx: RunContext) => Promise<PhaseResult>][] = [
+      ["ceiling-redis", runCeilingRedis],
+    ];
+    // Like the HTTP phases, which it is the ceiling of.
+    if (options.http && options.only.has("C")) ceilings.push(["ceiling-http", runCeilingHttp]);
+    for (const [id, run] of ceilings) {
+      try {
+        phases.push(await run(ctx));
+      } catch (err) {
+        progress.note(`${id} failed: ${(err as Error).stack ?? err}`);
+        ctx.notes.push(`${id} did not complete: ${(err as Error).message}`);
+      }
+    }
+  }
+  for (const implementation of IMPLEMENTATIONS) {
+    if (!options.only.has(implementation)) continue;
+    try {
+      const outcome = await runInProcess(implementation, ctx);
+      phases.push(outcome.phase);
+      if (outcome.redisBytesPerMember !== undefined) onRedisBytesPerMember(outcome.redisBytesPerMember);
+    } catch (err) {
+      progress.note(`${implementation} failed: ${(err as Error).stack ?? err}`);
+      ctx.notes.push(`${implementation} in process did not complete: ${(err as Error).message}`);
+    }
+  }
+  if (options.http && options.only.has("C")) {
+    try {
+      phases.push(...(await runHttp(ctx)));
+    } catch (err) {
+      progress.note(`C over HTTP failed: ${(err as Error).stack ?? err}`);
+      ctx.notes.push(`C over HTTP did not complete: ${(err as Error).message}`);
+    }
+  }
+}
+
+/**
+ * Every schema of the run goes into a database of its own, so PostgreSQL's per-database transaction
+ * count is the run's alone. Without the right to create one, the run goes on in the given database
+ * and reports no transactions.
+ */
+async function openRunDatabase(ctx: RunContext): Promise<void> {
+  try {
+    const url = await ctx.postgres.openRunDatabase(`readstate_bench_${ctx.runId}`, ctx.options.databaseUrl);
+    ctx.cleanups.push(() => ctx.postgres.dropRunDatabase());
+    ctx.options = { ...ctx.options, databaseUrl: url };
+  } catch (err) {
+    ctx.notes.push(
+      `no database of the run's own (${(err as Error).message}): PostgreSQL transactions per op not measured`,
+    );
   }
 }
 
@@ -140,7 +181,7 @@ export async function writeReports(result: BenchResult, outDir: string): Promise
   await mkdir(outDir, { recursive: true });
   const files = {
     "report.md": renderMarkdown(result),
-    "chart.svg": renderChart(result),
+    "chart.svg": result.sweep === undefined ? renderChart(result) : renderSweepChart(result),
     "results.json": `${JSON.stringify(result, null, 2)}\n`,
   };
   const written: string[] = [];

@@ -1,9 +1,10 @@
-// The three implementations under test, each with its own Redis key prefix and PostgreSQL schema,
+// The four implementations under test, each with its own Redis key prefix and PostgreSQL schema,
 // and how each is set up (channels and memberships) before the measured window.
 
 import { createReadState } from "../src/index.js";
 import type { V1ReadState } from "./execute.js";
 import type { BenchOptions, Implementation } from "./options.js";
+import { AdrCountersReadState } from "./patterns/adr-counters/read-state.js";
 import { SyncPostgresReadState } from "./patterns/sync-postgres.js";
 import type { Topology } from "./topology.js";
 
@@ -11,6 +12,7 @@ export const IMPLEMENTATION_LABELS: Record<Implementation, string> = {
   A: "A: synchronous PostgreSQL",
   B: "B: Redis only (readstate, worker off)",
   C: "C: readstate (Redis + write-behind)",
+  D: "D: ADR-02 as written (per-member counters + write-behind)",
 };
 
 export interface SubjectNames {
@@ -66,6 +68,29 @@ export async function openSubject(
         onProgress(topology.memberships);
       },
       close: () => a.close(),
+    };
+  }
+  if (implementation === "D") {
+    const d = new AdrCountersReadState({
+      redisUrl: options.redisUrl,
+      databaseUrl: options.databaseUrl,
+      schema: names.schema,
+      keyPrefix: names.keyPrefix,
+      flushIntervalMs: options.flushIntervalMs,
+      // Setup writes Redis and PostgreSQL together (nothing dirty); the measured subject flushes.
+      worker: !firstOpen,
+      applicationName: names.applicationName,
+    });
+    if (firstOpen) await d.migrate();
+    return {
+      readState: d,
+      async setup(topology, onProgress) {
+        await d.bulkJoin(
+          topology.channels.map((c) => ({ channelId: c.id, userIds: c.members.map(userOf(topology)) })),
+        );
+        onProgress(topology.memberships);
+      },
+      close: () => d.close(),
     };
   }
   const engine = await createReadState({

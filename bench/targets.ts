@@ -1,7 +1,7 @@
 // Issue 4's targets, and issue 8's flush lag promise per phase, checked against a run and stated
 // plainly: PASS, MISS, or not measured.
 import { MAX_REFUSED_WRITE_SHARE } from "./refusals.js";
-import type { BenchResult, PhaseResult, TargetCheck } from "./results.js";
+import type { BenchResult, PhaseResult, SweepResult, TargetCheck } from "./results.js";
 
 /** Issue 8's promise: a write reaches PostgreSQL within 10 s, under any load. */
 const MAX_FLUSH_LAG_MS = 10_000;
@@ -39,6 +39,28 @@ function ceilingRatios(phases: PhaseResult[]): NonNullable<BenchResult["ratios"]
     if (p.mode === "http-batch" && http) out[p.id] = { ceiling: "ceiling-http", ratio: p.opsPerSec / http };
   }
   return out;
+}
+
+/** Issue 12: C's post costs Redis the same whatever the channel's size (D's growth is reported, not judged). */
+export function checkSweepTargets(sweep: SweepResult): TargetCheck[] {
+  const largest = Math.max(...sweep.sizes);
+  const smallest = Math.min(...sweep.sizes);
+  const c = sweep.growth.C;
+  const d = sweep.growth.D;
+  return [
+    {
+      name: `C post Redis CPU, ${fmt(largest)} vs ${fmt(smallest)} members (sweep)`,
+      target: "≤ 1.2×",
+      actual: c === undefined ? "not measured" : `${fmt(c, 2)}×`,
+      pass: c === undefined ? null : c <= 1.2,
+    },
+    {
+      name: `D post Redis CPU, ${fmt(largest)} vs ${fmt(smallest)} members (sweep)`,
+      target: "report",
+      actual: d === undefined ? "not measured" : `${fmt(d, 1)}×`,
+      pass: null,
+    },
+  ];
 }
 
 export function checkTargets(phases: PhaseResult[], scenario: string): TargetCheck[] {

@@ -1,13 +1,21 @@
-// What an implementation cost PostgreSQL: rows written (pg_stat_user_tables over its own schema)
-// and CPU time of the postgres processes. pg_stat counters are flushed by each backend at exit or
-// within ~1 s of going idle, so a reading is taken only after the implementation's backends exit.
+// What an implementation cost PostgreSQL: rows written (pg_stat_user_tables over its own schema),
+// transactions (pg_stat_database of the run's own database) and CPU time of the postgres processes.
+// pg_stat counters are flushed by each backend at exit or within ~1 s of going idle, so a reading is
+// taken only after the implementation's backends exit.
+//
+// The run gets a database of its own (openRunDatabase): PostgreSQL counts transactions per database
+// only, and the default one is shared with whatever else runs on the machine.
 import { readdir, readFile } from "node:fs/promises";
 import pg from "pg";
 
 export type RowCounts = Record<string, number>;
 
 export class PostgresProbe {
+  /** On the database the bench was given: pg_stat_activity, pg_stat_database, CREATE/DROP DATABASE. */
   private readonly pool: pg.Pool;
+  /** On the run's own database, once open: its tables' statistics and schemas. */
+  private runPool: pg.Pool | undefined;
+  private runDatabase: string | undefined;
 
   constructor(databaseUrl: string) {
     this.pool = new pg.Pool({
@@ -17,9 +25,61 @@ export class PostgresProbe {
     });
   }
 
+  /**
+   * Creates the run's database and returns its URL; from then on schemas and row counts are read
+   * there. Its name holds the run id, so two benches on one server never share it.
+   */
+  async openRunDatabase(name: string, databaseUrl: string): Promise<string> {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`unusable database name "${name}"`);
+    await this.pool.query(`CREATE DATABASE ${quoteIdent(name)}`);
+    this.runDatabase = name;
+    const url = new URL(databaseUrl);
+    url.pathname = `/${name}`;
+    this.runPool = new pg.Pool({
+      connectionString: url.toString(),
+      max: 2,
+      application_name: "readstate-bench-probe",
+    });
+    return url.toString();
+  }
+
+  /** Drops the run's database, closing whatever still connects to it (PostgreSQL 13+). */
+  async dropRunDatabase(): Promise<void> {
+    const name = this.runDatabase;
+    if (name === undefined) return;
+    await this.runPool?.end();
+    this.runPool = undefined;
+    this.runDatabase = undefined;
+    await this.pool.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+  }
+
+  /**
+   * Transactions committed or rolled back in the run's database so far (the probe's own reads of
+   * pg_stat_* go through the other database, so they are not counted). undefined without one.
+   */
+  async transactions(): Promise<number | undefined> {
+    if (this.runDatabase === undefined) return undefined;
+    const result = await this.pool.query<{ n: string | null }>(
+      "SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = $1",
+      [this.runDatabase],
+    );
+    const n = result.rows[0]?.n;
+    return n === null || n === undefined ? undefined : Number(n);
+  }
+
+  /** Pids of the backends connected to the run's database (clients and autovacuum workers). */
+  async runBackendPids(): Promise<number[]> {
+    if (this.runDatabase === undefined) return [];
+    const result = await this.pool.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name <> 'readstate-bench-probe'",
+      [this.runDatabase],
+    );
+    return result.rows.map((r) => r.pid);
+  }
+
   /** Rows inserted + updated + deleted so far, per table of the schema. */
   async rowsWritten(schema: string): Promise<RowCounts> {
-    const result = await this.pool.query<{ relname: string; written: string }>(
+    const result = await (this.runPool ?? this.pool).query<{ relname: string; written: string }>(
       `SELECT relname, (n_tup_ins + n_tup_upd + n_tup_del)::text AS written
          FROM pg_stat_user_tables WHERE schemaname = $1`,
       [schema],
@@ -49,7 +109,7 @@ export class PostgresProbe {
   }
 
   async dropSchema(schema: string): Promise<void> {
-    await this.pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+    await (this.runPool ?? this.pool).query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
   }
 
   async version(): Promise<string> {
@@ -68,6 +128,7 @@ export class PostgresProbe {
   }
 
   async close(): Promise<void> {
+    await this.runPool?.end();
     await this.pool.end();
   }
 }

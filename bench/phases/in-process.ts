@@ -3,6 +3,7 @@
 import { type DriveResult, drive, type ProbeTarget } from "../driver.js";
 import { CpuMeter } from "../measure/cpu.js";
 import { LagSampler } from "../measure/flush-lag.js";
+import { PostgresCpuSampler } from "../measure/postgres-cost.js";
 import { diffRows, sumRows } from "../measure/postgres-stats.js";
 import type { Implementation } from "../options.js";
 import { formatInt } from "../progress.js";
@@ -42,6 +43,7 @@ export async function runInProcess(
   await setupSubject.close();
   await ctx.postgres.waitForBackendsToExit(names.applicationName);
   const rowsBefore = await ctx.postgres.rowsWritten(names.schema);
+  const transactionsBefore = await ctx.postgres.transactions();
 
   const subject = await openSubject(implementation, names, options, false);
   const generator = new WorkloadGenerator(topology, options, "inproc", options.concurrency * 8);
@@ -49,12 +51,14 @@ export async function runInProcess(
   const lag =
     implementation === "C" ? new LagSampler(() => subject.readState.syncStatus(), lagStart) : undefined;
   const cpu = new CpuMeter(ctx.redis);
+  const postgresCpu = new PostgresCpuSampler(ctx.postgres);
   const durationMs = options.durationSec * 1000;
 
   progress.phase(IMPLEMENTATION_LABELS[implementation]);
   let result: DriveResult;
   try {
     await cpu.begin();
+    await postgresCpu.begin();
     lag?.start();
     result = await drive({
       readState: subject.readState,
@@ -78,10 +82,16 @@ export async function runInProcess(
     lag?.stop();
   }
   const cpuUse = await cpu.end();
+  progress.update(1, "flushing");
+  // The write-behind's last pass belongs to the window's cost: run it while the CPU sampler still
+  // sees the backends (close would flush too, but its backends exit before a sample could read them).
+  if (implementation === "C" || implementation === "D") await subject.readState.flush();
+  const postgresCpuSec = await postgresCpu.end();
   progress.update(1, "closing");
   await subject.close();
   const exact = await ctx.postgres.waitForBackendsToExit(names.applicationName);
   const byTable = diffRows(await ctx.postgres.rowsWritten(names.schema), rowsBefore);
+  const transactionsAfter = await ctx.postgres.transactions();
   progress.finish();
   await cleanup();
   ctx.cleanups.splice(ctx.cleanups.indexOf(cleanup), 1);
@@ -98,6 +108,12 @@ export async function runInProcess(
     }
   }
   const durationSec = durationMs / 1000;
+  // Everything PostgreSQL's counters saw: the warm-up wrote rows and ran transactions too.
+  const opsForCost = Math.max(1, result.ops + result.probeOps + result.warmupOps);
+  const transactions =
+    transactionsBefore === undefined || transactionsAfter === undefined
+      ? null
+      : transactionsAfter - transactionsBefore;
   const activeSec = result.activeMs / 1000;
   return {
     redisBytesPerMember,
@@ -120,10 +136,16 @@ export async function runInProcess(
       probe: result.probe.summaries(),
       pgRows: {
         total,
-        perOp: result.ops === 0 ? 0 : total / (result.ops + result.probeOps),
+        perOp: result.ops === 0 ? 0 : total / opsForCost,
         perStatusUpdate: result.statusUpdates === 0 ? 0 : total / result.statusUpdates,
         byTable,
         exact,
+      },
+      pgCost: {
+        cpuSec: postgresCpuSec,
+        cpuUsPerOp: (postgresCpuSec * 1e6) / opsForCost,
+        transactions,
+        transactionsPerOp: transactions === null ? null : transactions / opsForCost,
       },
       ...(lag === undefined ? {} : { flushLag: lag.summary() }),
       cpu: cpuUse,

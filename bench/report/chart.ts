@@ -5,12 +5,13 @@ import type { BenchResult, PhaseResult } from "../results.js";
 const WIDTH = 900;
 const PANEL = 260;
 const MARGIN = { left: 70, right: 190, top: 40, gap: 70, bottom: 40 };
-const COLORS: Record<string, string> = {
+export const COLORS: Record<string, string> = {
   "ceiling-redis": "#17becf",
   "ceiling-http": "#bcbd22",
   A: "#d62728",
   B: "#7f7f7f",
   C: "#1f77b4",
+  D: "#ff7f0e",
   "C-http": "#2ca02c",
   "C-batch": "#9467bd",
 };
@@ -117,7 +118,7 @@ export function renderChart(result: BenchResult): string {
   return `${out.join("\n")}\n`;
 }
 
-function short(v: number): string {
+export function short(v: number): string {
   if (v >= 1e6) return `${(v / 1e6).toFixed(v >= 1e7 ? 0 : 1)}M`;
   if (v >= 1e3) return `${(v / 1e3).toFixed(v >= 1e4 ? 0 : 1)}k`;
   return v.toFixed(0);
@@ -127,7 +128,7 @@ function escapeXml(s: string): string {
   return s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 }
 
-function text(
+export function text(
   x: number,
   y: number,
   s: string,
@@ -139,7 +140,7 @@ function text(
   return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-size="${size}" font-weight="${weight}" text-anchor="${anchor}" fill="${fill}">${escapeXml(s)}</text>`;
 }
 
-function line(
+export function line(
   x1: number,
   y1: number,
   x2: number,
@@ -151,10 +152,10 @@ function line(
   return `<line x1="${x1.toFixed(1)}" y1="${y1.toFixed(1)}" x2="${x2.toFixed(1)}" y2="${y2.toFixed(1)}" stroke="${stroke}" stroke-width="${width}"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`;
 }
 
-function rect(x: number, y: number, w: number, h: number): string {
+export function rect(x: number, y: number, w: number, h: number): string {
   return `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#888"/>`;
 }
 
-function polyline(points: string[], color: string): string {
+export function polyline(points: string[], color: string): string {
   return `<polyline points="${points.join(" ")}" fill="none" stroke="${color}" stroke-width="1.8" stroke-linejoin="round"/>`;
 }

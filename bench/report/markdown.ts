@@ -1,5 +1,6 @@
 // bench/results/report.md: the run in full, for a person reading it later.
 import type { BenchResult, PhaseResult } from "../results.js";
+import { sweepGrowthLine, sweepRows } from "./sweep.js";
 import { ceilingLines, errorCount, ofCeilingCell, refusedCell, refusedDetail } from "./table.js";
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -10,7 +11,7 @@ export function renderMarkdown(result: BenchResult): string {
   const out: string[] = [];
   const m = result.machine;
   out.push(
-    "# readstate benchmark: C (readstate) against ADR-02's Patterns A and B",
+    "# readstate benchmark: C (readstate) against ADR-02's Patterns A, B and D",
     "",
     `Run ${result.startedAt}, ${result.totalSec.toFixed(0)} s in total. Command: \`${result.command}\``,
     "",
@@ -19,6 +20,14 @@ export function renderMarkdown(result: BenchResult): string {
         .map(([k, v]) => `${k}=${v}`)
         .join(", ")}); Redis and PostgreSQL on the same machine.`,
     "",
+  );
+  // The sweep is a run of its own: the phase sections would all be empty.
+  if (result.sweep !== undefined) {
+    out.push(...sweepSection(result), ...targetLines(result), ...optionLines(result), "## Notes", "");
+    out.push(...result.notes.map((n) => `- ${n}`), "");
+    return out.join("\n");
+  }
+  out.push(
     "## Quick stats",
     "",
     "| implementation | ops/s | requests/s | of ceiling | status updates/s | p50 ms | p99 ms | max ms | PG rows/op | refused | errors |",
@@ -39,15 +48,7 @@ export function renderMarkdown(result: BenchResult): string {
     "ops/s, requests/s and latency count acknowledged operations only. Refused ones (HTTP 503 `unavailable`, in process " +
       "a `ReadStateError` `unavailable`) are counted apart, with their share of the phase's writes; see Refused writes below.",
     "",
-    "## Targets (issues 4 and 8)",
-    "",
-    "| | target | goal | measured |",
-    "|---|---|---|---|",
-    ...result.targets.map(
-      (t) =>
-        `| ${t.pass === null ? "N/A" : t.pass ? "PASS" : "**MISS**"} | ${t.name} | ${t.target} | ${t.actual} |`,
-    ),
-    "",
+    ...targetLines(result),
     "## Latency per operation type (ms: p50 / p99 / max, count)",
     "",
   );
@@ -121,6 +122,16 @@ export function renderMarkdown(result: BenchResult): string {
           .join(", ")}${r.exact ? "" : " (counters may be incomplete)"} |`;
       }),
     "",
+    "## PostgreSQL cost per operation",
+    "",
+    "Per acknowledged operation (the warm-up's and the probe posts included: PostgreSQL's counters see them too), from the warm-up to the implementation's last flush. " +
+      "Transactions: `xact_commit + xact_rollback` of the run's own database (`pg_stat_database`), read after the " +
+      "implementation's connections closed. CPU: user + system time (`/proc/<pid>/stat`) of the backends connected to " +
+      "the run's database, sampled every 250 ms; the WAL writer, checkpointer and background writer serve every " +
+      "database on the server and are left out, so this is a lower bound (the CPU table below has all postgres processes).",
+    "",
+    ...postgresCostLines(result),
+    "",
     "## Write-behind (C): flush lag and backlog",
     "",
     `Flush interval ${String(result.options.flushIntervalMs)} ms; \`syncStatus().oldestDirtyAgeMs\` (HTTP: \`GET /v1/admin/sync\`) sampled every 250 ms.`,
@@ -172,12 +183,7 @@ export function renderMarkdown(result: BenchResult): string {
         }`,
     ),
     "",
-    "Options:",
-    "",
-    "```json",
-    JSON.stringify(result.options, null, 2),
-    "```",
-    "",
+    ...optionLines(result),
     "## Notes",
     "",
     "- B is readstate with its worker off: the same scripts, which still record dirty marks (nobody clears them).",
@@ -189,6 +195,66 @@ export function renderMarkdown(result: BenchResult): string {
     "",
   );
   return out.join("\n");
+}
+
+function targetLines(result: BenchResult): string[] {
+  return [
+    "## Targets (issues 4 and 8)",
+    "",
+    "| | target | goal | measured |",
+    "|---|---|---|---|",
+    ...result.targets.map(
+      (t) =>
+        `| ${t.pass === null ? "N/A" : t.pass ? "PASS" : "**MISS**"} | ${t.name} | ${t.target} | ${t.actual} |`,
+    ),
+    "",
+  ];
+}
+
+function optionLines(result: BenchResult): string[] {
+  return ["Options:", "", "```json", JSON.stringify(result.options, null, 2), "```", ""];
+}
+
+function sweepSection(result: BenchResult): string[] {
+  const rows = sweepRows(result);
+  if (rows.length === 0) return [];
+  const [head = [], ...body] = rows;
+  return [
+    "## Channel-size sweep: what a post costs Redis",
+    "",
+    `Posts into one channel of each size, ${String(result.options.durationSec)} s each after a warm-up, ` +
+      `${String(result.options.concurrency)} in flight, no mentions; C and D each with their write-behind on. Redis CPU is ` +
+      "`INFO cpu` (used_cpu_user + used_cpu_sys) over the step and the flush that writes it behind, divided by the " +
+      "posts; the server is shared, so the last column gives its CPU in the second before the step with the bench idle " +
+      "(other tenants' load, included in the figures). PostgreSQL: CPU of the run database's backends and rows written, over the same span (bench/measure/postgres-cost.ts).",
+    "",
+    `| ${head.join(" | ")} |`,
+    `|---|${head
+      .slice(1)
+      .map(() => "--:")
+      .join("|")}|`,
+    ...body.map((row) => `| ${row.join(" | ")} |`),
+    "",
+    `${sweepGrowthLine(result)}. C's post is O(1) in the channel's size (a sequence and a cursor); D's is one HINCRBY per member (ADR-02's "write amplification").`,
+    "",
+    "![Redis CPU per post by channel size](chart.svg)",
+    "",
+  ];
+}
+
+function postgresCostLines(result: BenchResult): string[] {
+  const phases = result.phases.filter((p) => p.pgCost !== undefined);
+  if (phases.length === 0) return ["No in-process implementation ran."];
+  return [
+    "| phase | rows/op | transactions/op | PostgreSQL CPU µs/op | transactions | CPU s |",
+    "|---|--:|--:|--:|--:|--:|",
+    ...phases.map((p) => {
+      const c = p.pgCost as NonNullable<PhaseResult["pgCost"]>;
+      return `| ${p.id} | ${p.pgRows === undefined ? "–" : p.pgRows.perOp.toFixed(3)} | ${
+        c.transactionsPerOp === null ? "–" : c.transactionsPerOp.toFixed(3)
+      } | ${c.cpuUsPerOp.toFixed(1)} | ${c.transactions === null ? "–" : int(c.transactions)} | ${c.cpuSec.toFixed(2)} |`;
+    }),
+  ];
 }
 
 function fmtRatio(v: number | undefined, digits: number): string {

@@ -1,11 +1,15 @@
 // The stdout table: what a person reads first after `npm run bench`.
 import type { BenchResult, PhaseResult } from "../results.js";
+import { sweepGrowthLine, sweepRows } from "./sweep.js";
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (n: number | undefined) => (n === undefined ? "-" : n < 10 ? n.toFixed(2) : n.toFixed(1));
 
 export function renderTable(result: BenchResult): string {
   const lines: string[] = [];
+  const sweep = sweepRows(result);
+  if (sweep.length > 0) lines.push(...grid(sweep), sweepGrowthLine(result), "");
+  if (result.phases.length === 0) return [...lines, ...targetLines(result)].join("\n");
   const rows: string[][] = [
     [
       "implementation",
@@ -80,6 +84,17 @@ export function renderTable(result: BenchResult): string {
     ...ceilingLines(result),
     "",
   );
+  const costRows: string[][] = [["PostgreSQL per op", "rows", "transactions", "CPU µs"]];
+  for (const p of result.phases) {
+    if (p.pgCost === undefined) continue;
+    costRows.push([
+      p.id,
+      p.pgRows === undefined ? "-" : p.pgRows.perOp.toFixed(3),
+      p.pgCost.transactionsPerOp === null ? "-" : p.pgCost.transactionsPerOp.toFixed(3),
+      p.pgCost.cpuUsPerOp.toFixed(1),
+    ]);
+  }
+  if (costRows.length > 1) lines.push(...grid(costRows), "");
   const cpuRows: string[][] = [
     ["CPU (cores of 2)", "bench+load gen", "Redis", "PostgreSQL", "HTTP server", "other processes"],
   ];
@@ -94,12 +109,17 @@ export function renderTable(result: BenchResult): string {
     ]);
   }
   lines.push(...grid(cpuRows), "");
-  lines.push("Targets (issues 4 and 8):");
+  lines.push(...targetLines(result));
+  return lines.join("\n");
+}
+
+function targetLines(result: BenchResult): string[] {
+  const lines = ["Targets (issues 4, 8 and 12):"];
   for (const t of result.targets) {
     const verdict = t.pass === null ? "N/A " : t.pass ? "PASS" : "MISS";
     lines.push(`  ${verdict}  ${t.name}: ${t.actual} (target ${t.target})`);
   }
-  return lines.join("\n");
+  return lines;
 }
 
 /** The phase's throughput as a share of its ceiling ("ceiling" on the ceiling rows themselves). */

@@ -33,7 +33,7 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
 }
 
 describe("npm run bench (smoke)", () => {
-  it("runs the ceilings, A, B, C in process and C over HTTP, and writes the report, chart and JSON", async () => {
+  it("runs the ceilings, A, B, C, D in process and C over HTTP, and writes the report, chart and JSON", async () => {
     outDir = await mkdtemp(path.join(os.tmpdir(), "readstate-bench-smoke-"));
     const { code, stdout, stderr } = await runBench([
       "--duration=2",
@@ -68,6 +68,7 @@ describe("npm run bench (smoke)", () => {
       "A",
       "B",
       "C",
+      "D",
       "C-http",
       "C-batch",
     ]);
@@ -77,7 +78,7 @@ describe("npm run bench (smoke)", () => {
       expect(phase.refused.total, phase.id).toBeGreaterThanOrEqual(0);
     }
     // Every phase with writes knows how many it sent: the refused share has a denominator.
-    for (const id of ["A", "B", "C", "C-http", "C-batch"]) {
+    for (const id of ["A", "B", "C", "D", "C-http", "C-batch"]) {
       const phase = result.phases.find((p) => p.id === id);
       expect(phase?.refused.writesAttempted, id).toBeGreaterThan(0);
     }
@@ -110,11 +111,47 @@ describe("npm run bench (smoke)", () => {
     expect(chart.trimEnd().endsWith("</svg>")).toBe(true);
   }, 180_000);
 
+  it("sweeps channel sizes for C and D and reports Redis CPU per post by size", async () => {
+    const sweepOut = await mkdtemp(path.join(os.tmpdir(), "readstate-bench-sweep-"));
+    try {
+      const { code, stdout, stderr } = await runBench([
+        "--scenario=sweep",
+        "--sweep-sizes=2,20",
+        "--duration=1",
+        "--concurrency=8",
+        `--out=${sweepOut}`,
+        "--json",
+      ]);
+      expect(code, stderr).toBe(0);
+      const result = JSON.parse(stdout) as {
+        sweep: {
+          sizes: number[];
+          steps: { implementation: string; members: number; posts: number; redisCpuUsPerPost: number }[];
+          growth: Record<string, number>;
+        };
+        targets: { name: string }[];
+      };
+      expect(result.sweep.sizes).toEqual([2, 20]);
+      expect(result.sweep.steps.map((s) => `${s.implementation}@${s.members}`)).toEqual([
+        "C@2",
+        "C@20",
+        "D@2",
+        "D@20",
+      ]);
+      for (const step of result.sweep.steps) expect(step.posts, step.implementation).toBeGreaterThan(0);
+      expect(result.targets.some((t) => t.name.startsWith("C post Redis CPU"))).toBe(true);
+      const report = await readFile(path.join(sweepOut, "report.md"), "utf8");
+      expect(report).toContain("## Channel-size sweep: what a post costs Redis");
+    } finally {
+      await rm(sweepOut, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it("rejects an unknown flag with the usage text", async () => {
     const { code, stderr } = await runBench(["--no-such-flag"]);
     expect(code).toBe(2);
     expect(stderr).toContain("unknown flag --no-such-flag");
-    expect(stderr).toContain("--only A,B,C");
+    expect(stderr).toContain("--only A,B,C,D");
     expect(stderr).toContain("--no-ceilings");
   });
 });
