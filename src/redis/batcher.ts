@@ -11,7 +11,7 @@ const MAX_OPERATIONS_PER_CALL = 100;
 
 interface PendingOperation {
   name: OperationName;
-  /** The channel's 13 keys, then its partition's dirty index. */
+  /** The channel's base key, then its partition's dirty index. */
   keys: readonly string[];
   args: (string | number)[];
   partition: number;

@@ -75,7 +75,7 @@ export class DirtyIndex {
     opts: { workerId: string; leaseMs: number; force: boolean; rowBudget: number },
   ): Promise<ChannelChanges[]> {
     const keys = [this.keys.lease(partition), this.keys.dirty(partition)];
-    for (const channelId of channelIds) keys.push(...this.keys.channel(channelId));
+    for (const channelId of channelIds) keys.push(this.keys.channelBase(channelId));
     const reply = (await this.redis.rs_claim(
       keys.length,
       ...keys,
@@ -135,7 +135,7 @@ export class DirtyIndex {
     const keys = [this.keys.lease(partition), this.keys.dirty(partition)];
     const args: (string | number)[] = [workerId, this.cacheTtlMs];
     for (const c of changes) {
-      keys.push(...this.keys.channel(c.channelId));
+      keys.push(this.keys.channelBase(c.channelId));
       args.push(
         c.channelId,
         c.version,

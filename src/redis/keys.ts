@@ -8,7 +8,7 @@
 /** Fixed for a deployment: changing it moves every channel to another tag. */
 export const PARTITIONS = 256;
 
-/** The channel keys a script receives, in this order (see each script's header). */
+/** The names of a channel's keys, each its base key followed by the name (_lib.lua channel_keys). */
 export const CHANNEL_KEY_NAMES = [
   "meta", // hash: seq, lmid (messageId at seq, deleted or not), ver, live, reset, rf (reset flushed),
   //        ct (claim time), gen (fencing generation), nf ('1': loaded absent without a generation),
@@ -39,11 +39,11 @@ export const CHANNEL_KEY_NAMES = [
  */
 export const CACHED_KEY_COUNT = 11;
 
-/** Channel key lists kept ready: building 13 strings per call was a visible share of each operation. */
+/** Channel key pairs kept ready: formatting them on every call was a visible share of an operation. */
 const KEY_CACHE_SIZE = 50_000;
 
 export class Keys {
-  private readonly channelKeys = new Map<string, readonly string[]>();
+  private readonly channelKeys = new Map<string, readonly [string, string]>();
 
   constructor(readonly prefix: string) {}
 
@@ -51,13 +51,20 @@ export class Keys {
     return fnv1a(channelId) % PARTITIONS;
   }
 
-  /** The channel's keys in CHANNEL_KEY_NAMES order, then its partition's dirty index. */
-  channelWithDirty(channelId: string): readonly string[] {
+  /**
+   * What a script receives for a channel: its base key, "<prefix>:{p<n>}:c:<channelId>:". Each of its
+   * keys is the base followed by a name of CHANNEL_KEY_NAMES (_lib.lua channel_keys forms them).
+   */
+  channelBase(channelId: string): string {
+    return this.channelWithDirty(channelId)[0];
+  }
+
+  /** The channel's base key, then its partition's dirty index: what a writing operation receives. */
+  channelWithDirty(channelId: string): readonly [string, string] {
     let keys = this.channelKeys.get(channelId);
     if (!keys) {
       const partition = this.partitionOf(channelId);
-      const base = `${this.prefix}:{p${partition}}:c:${channelId}:`;
-      keys = [...CHANNEL_KEY_NAMES.map((name) => base + name), this.dirty(partition)];
+      keys = [`${this.prefix}:{p${partition}}:c:${channelId}:`, this.dirty(partition)];
       // A plain bound, not an LRU: hot channels come back at once after a reset.
       if (this.channelKeys.size >= KEY_CACHE_SIZE) this.channelKeys.clear();
       this.channelKeys.set(channelId, keys);
@@ -65,9 +72,10 @@ export class Keys {
     return keys;
   }
 
-  /** The channel's keys in CHANNEL_KEY_NAMES order. */
+  /** The channel's keys themselves, in CHANNEL_KEY_NAMES order (for Node code that reads or writes them). */
   channel(channelId: string): string[] {
-    return this.channelWithDirty(channelId).slice(0, CHANNEL_KEY_NAMES.length);
+    const base = this.channelBase(channelId);
+    return CHANNEL_KEY_NAMES.map((name) => base + name);
   }
 
   /** Staging keys a cache load fills before one script moves them into place. */

@@ -22,26 +22,26 @@ import { Cluster, type Redis } from "ioredis";
 
 const SCRIPTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "scripts");
 
-/** Operations: name → number of KEYS (the channel's 13; writes take the partition's dirty index as the 14th). */
+/** Operations: name → number of KEYS (the channel's base key; writes take the partition's dirty index second). */
 export const OPERATIONS = {
-  join: 14,
-  leave: 14,
-  post: 14,
-  reply: 14,
-  mark_read: 14,
-  mark_unread: 14,
-  mute: 14,
-  delete_message: 14,
-  delete_channel: 14,
-  follow: 14,
-  unfollow: 14,
-  thread_read: 14,
-  thread_unread: 14,
-  member_state: 13,
-  channel_info: 13,
-  receipts: 13,
-  thread_state: 13,
-  thread_info: 13,
+  join: 2,
+  leave: 2,
+  post: 2,
+  reply: 2,
+  mark_read: 2,
+  mark_unread: 2,
+  mute: 2,
+  delete_message: 2,
+  delete_channel: 2,
+  follow: 2,
+  unfollow: 2,
+  thread_read: 2,
+  thread_unread: 2,
+  member_state: 1,
+  channel_info: 1,
+  receipts: 1,
+  thread_state: 1,
+  thread_info: 1,
 } as const;
 
 export type OperationName = keyof typeof OPERATIONS;
@@ -62,14 +62,14 @@ const SCRIPTS = {
   apply_reads: -1,
   member_states: -1,
   load_begin: 2,
-  load_channel: 25,
+  load_channel: 13,
   load_abort: 1,
   merge_user_channels: 1,
   claim: -1,
   clear: -1,
   record_flush: 1,
-  /** Undoes a post answered 503 that Redis may have applied (store.ts); 14 keys as a write's. */
-  retract_post: 14,
+  /** Undoes a post answered 503 that Redis may have applied (store.ts); its keys are a write's. */
+  retract_post: 2,
 } as const;
 
 /** The shebang flags of the scripts that have any (see the top of this file). */

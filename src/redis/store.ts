@@ -245,7 +245,7 @@ export class RedisStore implements HotStore {
     const states = new Map<string, RawUserChannel | "not_loaded" | "not_a_member">();
     await Promise.all(
       this.statesGroups(channelIds).map(async (group) => {
-        const keys = group.flatMap((channelId) => this.keys.channel(channelId));
+        const keys = group.map((channelId) => this.keys.channelBase(channelId));
         const reply = (await this.call(() =>
           this.redis.rs_member_states(keys.length, ...keys, userId, ...group),
         )) as unknown[];
@@ -398,7 +398,7 @@ export class RedisStore implements HotStore {
       const failed = results?.find(([err]) => err);
       if (failed?.[0]) throw failed[0];
       const installed = await this.redis.rs_load_channel(
-        ...this.keys.channel(channelId),
+        this.keys.channelBase(channelId),
         ...staging,
         this.keys.channelLoader(channelId),
         snapshot.seq,

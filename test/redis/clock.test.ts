@@ -46,7 +46,7 @@ it.each([
   const loader = keys.channelLoader(c);
   expect(await redis.rs_load_begin(channel[0] as string, loader, "t", 10_000, "1")).toBe("go");
   await redis.rs_load_channel(
-    ...channel,
+    keys.channelBase(c),
     ...keys.channelStaging(c, "t"),
     loader,
     0,
@@ -62,7 +62,7 @@ it.each([
     "0",
     0,
   );
-  const writeKeys = [...channel, keys.dirty(keys.partitionOf(c))];
+  const writeKeys = keys.channelWithDirty(c);
   const joined = (await redis.rs_join(...writeKeys, scriptDeadline(clock, 2000), c, "u1")) as unknown[];
   expect(joined[0]).toBe(1);
   const spent = Math.floor(clock.now()) - 1;

@@ -28,9 +28,9 @@ function key(channelId: string, name: KeyName): string {
   return keys.channel(channelId)[CHANNEL_KEY_NAMES.indexOf(name)] as string;
 }
 
-/** Channel keys plus the dirty index, as the writing scripts take them. */
+/** The channel's base key plus the dirty index, as the writing scripts take them. */
 function writeKeys(channelId: string): string[] {
-  return [...keys.channel(channelId), keys.dirty(keys.partitionOf(channelId))];
+  return [keys.channelBase(channelId), keys.dirty(keys.partitionOf(channelId))];
 }
 
 /** 16-digit seq, as the indexes store it. */
@@ -53,24 +53,24 @@ const ops = {
   mute: (c: string, u: string, muted: "0" | "1") =>
     redis.rs_mute(...writeKeys(c), "", c, u, muted) as Promise<unknown[]>,
   deleteMessage: (c: string, m: string) => redis.rs_delete_message(...writeKeys(c), "", c, m),
-  state: (c: string, u: string) => redis.rs_member_state(...keys.channel(c), "", c, u) as Promise<unknown[]>,
-  info: (c: string) => redis.rs_channel_info(...keys.channel(c), "", c) as Promise<unknown[]>,
+  state: (c: string, u: string) => redis.rs_member_state(keys.channelBase(c), "", c, u) as Promise<unknown[]>,
+  info: (c: string) => redis.rs_channel_info(keys.channelBase(c), "", c) as Promise<unknown[]>,
   receipts: (c: string, m: string, limit = 100, after = "") =>
-    redis.rs_receipts(...keys.channel(c), "", c, m, limit, after) as Promise<unknown[]>,
+    redis.rs_receipts(keys.channelBase(c), "", c, m, limit, after) as Promise<unknown[]>,
   follow: (c: string, t: string, u: string) =>
     redis.rs_follow(...writeKeys(c), "", c, t, u) as Promise<unknown[]>,
   unfollow: (c: string, t: string, u: string) => redis.rs_unfollow(...writeKeys(c), "", c, t, u),
   threadState: (c: string, t: string, u: string) =>
-    redis.rs_thread_state(...keys.channel(c), "", c, t, u) as Promise<unknown[]>,
+    redis.rs_thread_state(keys.channelBase(c), "", c, t, u) as Promise<unknown[]>,
   threadRead: (c: string, t: string, u: string, m = "") =>
     redis.rs_thread_read(...writeKeys(c), "", c, t, u, m) as Promise<unknown[]>,
   threadUnread: (c: string, t: string, u: string, m: string) =>
     redis.rs_thread_unread(...writeKeys(c), "", c, t, u, m) as Promise<unknown[]>,
   threadInfo: (c: string, t: string) =>
-    redis.rs_thread_info(...keys.channel(c), "", c, t) as Promise<unknown[]>,
+    redis.rs_thread_info(keys.channelBase(c), "", c, t) as Promise<unknown[]>,
   /** member_states.lua's '|'-joined strings, spread into fields as the other scripts answer them. */
   memberStates: async (u: string, channelIds: string[]) => {
-    const k = channelIds.flatMap((c) => keys.channel(c));
+    const k = channelIds.map((c) => keys.channelBase(c));
     const reply = (await redis.rs_member_states(k.length, ...k, u, ...channelIds)) as string[];
     const fields: unknown[] = [];
     const numbers = (values: string[], at: number[]) =>
@@ -97,7 +97,7 @@ async function load(channelId: string, seq = 0, version = 0): Promise<void> {
     "go",
   );
   const installed = await redis.rs_load_channel(
-    ...keys.channel(channelId),
+    keys.channelBase(channelId),
     ...staging,
     loader,
     seq,
@@ -177,7 +177,7 @@ function keysWritten(commands: string[]): string[] {
 }
 
 describe("the key layout", () => {
-  it("gives a script 13 channel keys, a write the dirty index as the 14th, a load 25 keys", () => {
+  it("gives a script a channel's base key, a write the dirty index second, a load 13 keys", () => {
     expect(CHANNEL_KEY_NAMES).toEqual([
       "meta",
       "cur",
@@ -193,23 +193,23 @@ describe("the key layout", () => {
       "dmem",
       "dmsg",
     ]);
-    expect(keys.channel("c")).toHaveLength(13);
-    expect(writeKeys("c")).toHaveLength(14);
+    expect(keys.channel("c")).toEqual(CHANNEL_KEY_NAMES.map((name) => keys.channelBase("c") + name));
+    expect(writeKeys("c")).toHaveLength(2);
     expect(keys.channelStaging("c", "t")).toHaveLength(CACHED_KEY_COUNT);
     expect(CACHED_KEY_COUNT).toBe(11);
-    // load_channel: the channel's keys, its staging keys, its load lease.
-    expect([...keys.channel("c"), ...keys.channelStaging("c", "t"), keys.channelLoader("c")]).toHaveLength(
-      25,
+    // load_channel: the channel's base key, its staging keys, its load lease.
+    expect([keys.channelBase("c"), ...keys.channelStaging("c", "t"), keys.channelLoader("c")]).toHaveLength(
+      13,
     );
     for (const [name, count] of Object.entries(OPERATIONS)) {
       const reads = READ_ONLY_OPERATIONS.has(name as keyof typeof OPERATIONS);
-      expect([name, count]).toEqual([name, reads ? 13 : 14]);
+      expect([name, count]).toEqual([name, reads ? 1 : 2]);
     }
   });
 });
 
 describe("every channel script refuses a channel that is not loaded", () => {
-  const readKeys = (c: string) => keys.channel(c);
+  const readKeys = (c: string) => [keys.channelBase(c)];
   const cases = [
     ["rs_join", writeKeys, ["c", "u"]],
     ["rs_leave", writeKeys, ["c", "u"]],
@@ -271,7 +271,7 @@ describe("a clean channel's cache expiry", () => {
       await redis.zadd(staging[CHANNEL_KEY_NAMES.indexOf("cur")] as string, 1, "a", 1, "b");
       // Installed clean with a 1 ms cache ttl: it expires while the loop below reads it.
       await redis.rs_load_channel(
-        ...keys.channel(c),
+        keys.channelBase(c),
         ...staging,
         loader,
         1,
@@ -288,7 +288,7 @@ describe("a clean channel's cache expiry", () => {
         0,
       );
       for (;;) {
-        const info = await redis.rs_channel_info(...keys.channel(c), "", c).catch(() => "gone");
+        const info = await redis.rs_channel_info(keys.channelBase(c), "", c).catch(() => "gone");
         if (info === "gone") break;
         if ((info as number[])[1] !== 2) partial.push(info);
       }
@@ -302,7 +302,7 @@ describe("load_begin / load_channel", () => {
     redis.rs_load_begin(keys.channel(c)[0] as string, keys.channelLoader(c), token, 10_000, fence);
   const install = (c: string, staging: string[], token: string, gen: number, fenced: "1" | "0") =>
     redis.rs_load_channel(
-      ...keys.channel(c),
+      keys.channelBase(c),
       ...staging,
       keys.channelLoader(c),
       5,
@@ -401,7 +401,7 @@ describe("load_begin / load_channel", () => {
     expect(await begin(c, "a", "0")).toBe("go");
     expect(
       await redis.rs_load_channel(
-        ...keys.channel(c),
+        keys.channelBase(c),
         ...keys.channelStaging(c, "a"),
         keys.channelLoader(c),
         0,
@@ -422,7 +422,7 @@ describe("load_begin / load_channel", () => {
     expect(await scriptError(redis.rs_post(...writeKeys(c), "", c, "m1", "u1", "0", ""))).toBe(
       "RS_NOT_FENCED",
     );
-    expect(await scriptError(redis.rs_channel_info(...keys.channel(c), "", c))).toBe("RS_NOT_FOUND");
+    expect(await scriptError(redis.rs_channel_info(keys.channelBase(c), "", c))).toBe("RS_NOT_FOUND");
     // A reply needs a root, which an absent channel does not have: nothing is created.
     expect(await scriptError(ops.reply(c, "r1", "u1", "m0"))).toBe("RS_UNKNOWN_MESSAGE");
     expect(await scriptError(ops.deleteMessage(c, "m0"))).toBe("RS_NOT_FOUND");
@@ -531,7 +531,7 @@ describe("mark_read / mark_unread / member_state", () => {
     await redis.rs_post(...writeKeys(c), "", c, "m2", "a", "1", "");
     await redis.rs_post(...writeKeys(c), "", c, "m3", "b", "1", "");
 
-    const state = (u: string) => redis.rs_member_state(...keys.channel(c), "", c, u) as Promise<unknown[]>;
+    const state = (u: string) => redis.rs_member_state(keys.channelBase(c), "", c, u) as Promise<unknown[]>;
     // b: m1 names b, m2 is @channel, m3 is b's own (and moved b's cursor to 3).
     expect(await state("b")).toEqual([3, 3, 0, 0, "m3", expect.stringMatching(/^\d+$/), "", 0]);
     const unread = (await redis.rs_mark_unread(...writeKeys(c), "", c, "b", "m1")) as unknown[];
@@ -569,20 +569,20 @@ describe("channel_info / receipts / delete_channel", () => {
   it("summarizes, pages readers by userId, and deletes to a fresh channel", async () => {
     const c = "rcpt-1";
     await load(c);
-    expect(await scriptError(redis.rs_channel_info(...keys.channel(c), "", c))).toBe("RS_NOT_FOUND");
+    expect(await scriptError(redis.rs_channel_info(keys.channelBase(c), "", c))).toBe("RS_NOT_FOUND");
     for (const u of ["d", "b", "a", "c"]) await redis.rs_join(...writeKeys(c), "", c, u);
     await redis.rs_post(...writeKeys(c), "", c, "m1", "d", "0", "");
     await redis.rs_mark_read(...writeKeys(c), "", c, "b", "");
     await redis.rs_mark_read(...writeKeys(c), "", c, "a", "");
-    expect(await redis.rs_channel_info(...keys.channel(c), "", c)).toEqual([1, 4, "m1"]);
+    expect(await redis.rs_channel_info(keys.channelBase(c), "", c)).toEqual([1, 4, "m1"]);
 
-    const page1 = await redis.rs_receipts(...keys.channel(c), "", c, "m1", 2, "");
+    const page1 = await redis.rs_receipts(keys.channelBase(c), "", c, "m1", 2, "");
     expect(page1).toEqual([1, 4, 3, "b", "a", 1, "b", 1]);
-    const page2 = await redis.rs_receipts(...keys.channel(c), "", c, "m1", 2, "b");
+    const page2 = await redis.rs_receipts(keys.channelBase(c), "", c, "m1", 2, "b");
     expect(page2).toEqual([1, 4, 3, "", "d", 1]);
 
     expect(await redis.rs_delete_channel(...writeKeys(c), "", c)).toBe(1);
-    expect(await scriptError(redis.rs_channel_info(...keys.channel(c), "", c))).toBe("RS_NOT_FOUND");
+    expect(await scriptError(redis.rs_channel_info(keys.channelBase(c), "", c))).toBe("RS_NOT_FOUND");
     expect(await scriptError(redis.rs_delete_channel(...writeKeys(c), "", c))).toBe("RS_NOT_FOUND");
     expect(await redis.hmget(key(c, "meta"), "seq", "live", "reset", "ver")).toEqual(["0", "0", "8", "8"]);
     expect(await redis.rs_post(...writeKeys(c), "", c, "m1", "x", "0", "")).toEqual([1, 1, ""]);
@@ -1225,7 +1225,7 @@ describe("claim / clear", () => {
   const claimKeys = (p: number, channelIds: string[]) => [
     keys.lease(p),
     keys.dirty(p),
-    ...channelIds.flatMap((c) => keys.channel(c)),
+    ...channelIds.map((c) => keys.channelBase(c)),
   ];
 
   it("claims dirty entries, respects another worker's lease, and clears only what was written", async () => {
@@ -1506,7 +1506,7 @@ describe("a load_channel round trip of thread state", () => {
     ]);
 
     const p = keys.partitionOf(src);
-    const k = [keys.lease(p), keys.dirty(p), ...keys.channel(src)];
+    const k = [keys.lease(p), keys.dirty(p), keys.channelBase(src)];
     const [claimed] = parseClaim(
       (await redis.rs_claim(k.length, ...k, "w1", 10_000, "1", 10_000, src)) as unknown[],
     );
@@ -1527,7 +1527,7 @@ describe("a load_channel round trip of thread state", () => {
     ];
     expect(
       await redis.rs_load_channel(
-        ...keys.channel(dst),
+        keys.channelBase(dst),
         ...staging,
         loader,
         seq,
@@ -1579,7 +1579,7 @@ describe("member_states", () => {
     await redis.rs_join(...writeKeys("ms-a"), "", "ms-a", "u1");
     await redis.rs_post(...writeKeys("ms-a"), "", "ms-a", "m1", "u2", "0", "u1");
     const channelIds = ["ms-a", "ms-b", "ms-missing"];
-    const k = channelIds.flatMap((c) => keys.channel(c));
+    const k = channelIds.map((c) => keys.channelBase(c));
     // One string per channel: status, then (for ok) 8 fields of a member state and the thread count.
     expect(await redis.rs_member_states(k.length, ...k, "u1", ...channelIds)).toEqual([
       "ok|0|1|1|1|||m1|0|0",
@@ -1647,7 +1647,7 @@ describe("apply", () => {
       [1, [0, 1, 1, 1, "", "", "r1"]],
     ]);
     // The join ran before the post: the member sees the message unread, with its mention.
-    const state = (await redis.rs_member_state(...keys.channel("ap-a"), "", "ap-a", "u1")) as unknown[];
+    const state = (await redis.rs_member_state(keys.channelBase("ap-a"), "", "ap-a", "u1")) as unknown[];
     expect(state).toEqual([0, 1, 1, 1, "", "", "m1", 0]);
   });
 });

@@ -2,7 +2,7 @@
 -- loaded. Defines no keys of its own: every key a script touches arrives in KEYS, built by
 -- src/redis/keys.ts. KEYS and ARGV are the library's locals, set on entry to each function.
 --
--- A channel's keys come in the order of CHANNEL_KEY_NAMES (keys.ts), starting at KEYS[base + 1].
+-- A channel's keys come from its base key, KEYS[base + 1] (channel_keys below).
 -- An operation returns its error before any write: Redis does not roll back a script's earlier
 -- writes.
 
@@ -10,16 +10,28 @@
 -- result, or nil and an error code. A script runs one of them (run_single) or many (apply.lua).
 local OPS = {}
 
+-- A channel arrives as one key in KEYS, its base ("<prefix>:{p<n>}:c:<channelId>:", keys.ts
+-- channelBase); its keys are the base followed by their names (keys.ts CHANNEL_KEY_NAMES), formed
+-- here when first used. All share the base's hash tag, so on Redis Cluster they are in the slot the
+-- call was routed to. Thirteen keys per channel in KEYS cost more to send, parse and turn into Lua
+-- strings than the rest of a small operation (measured in the commit that made this change).
+local CHANNEL_KEY_NAME = {
+  meta = true, cur = true, lra = true, msg = true, seqs = true, mn = true, all = true, alls = true,
+  mdat = true, th = true, ix = true, dmem = true, dmsg = true,
+}
+local channel_key_of = {
+  __index = function(k, name)
+    if not CHANNEL_KEY_NAME[name] then error('no channel key named ' .. tostring(name)) end
+    local key = k[1] .. name
+    rawset(k, name, key)
+    return key
+  end,
+}
 local function channel_keys(base)
-  return {
-    meta = KEYS[base + 1], cur = KEYS[base + 2], lra = KEYS[base + 3], msg = KEYS[base + 4],
-    seqs = KEYS[base + 5], mn = KEYS[base + 6], all = KEYS[base + 7], alls = KEYS[base + 8],
-    mdat = KEYS[base + 9], th = KEYS[base + 10], ix = KEYS[base + 11], dmem = KEYS[base + 12],
-    dmsg = KEYS[base + 13],
-  }
+  return setmetatable({ KEYS[base + 1] }, channel_key_of)
 end
--- Keys per channel in KEYS (keys.ts CHANNEL_KEY_NAMES); a write's dirty index follows them.
-local CHANNEL_KEYS = 13
+-- Keys per channel in KEYS (its base); a write's dirty index follows it.
+local CHANNEL_KEYS = 1
 
 -- The keys holding a clean channel's cache, meta first.
 local function cached_keys(k)

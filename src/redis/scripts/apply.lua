@@ -1,7 +1,7 @@
 -- apply: run many operations in one call, in order, each atomic as the single-operation script is
 -- (the whole call is). Saves the per-call cost of a script when callers send many operations at once.
 -- An operation's failure (including RS_NOT_LOADED) is its own result; the following ones still run.
--- KEYS: 14 per operation: the channel's 13 keys (keys.ts order), then its partition's dirty index
+-- KEYS: 2 per operation: the channel's base key (keys.ts channelBase), then its partition's dirty index
 -- ARGV[1] the call's deadline (ms in Redis time, '' for none), then per operation: its name (an OPS
 -- entry, e.g. 'mark_read'), its argument count n, n arguments
 -- Returns per operation { 1, result } or { 0, error code } | error RS_DEADLINE (nothing applied)

@@ -1,7 +1,7 @@
 -- claim: take a partition's flush lease and read what is dirty in the given channels, oldest
 -- changes first, up to a row budget. Claiming changes nothing but the lease and the claim time:
 -- the entries stay dirty until clear.lua removes exactly what was written.
--- KEYS[1] the partition's lease, KEYS[2] its dirty index, then 13 keys per channel (keys.ts order)
+-- KEYS[1] the partition's lease, KEYS[2] its dirty index, then each channel's base key
 -- ARGV[1] workerId, ARGV[2] lease ms, ARGV[3] force '1' (ignore another's lease) | '0',
 -- ARGV[4] row budget, ARGV[5..] channelIds, in the order of their keys
 -- Returns {} when another worker holds the lease, else per claimed channel:

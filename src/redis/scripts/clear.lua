@@ -1,7 +1,7 @@
 -- clear: compare-and-clear after PostgreSQL committed a claimed batch. Removes only the entries
 -- whose version was written; a channel that changed since its claim stays dirty, so the change goes
 -- in the next batch (the lost-update race of write-behind caches).
--- KEYS[1] the partition's lease, KEYS[2] its dirty index, then 13 keys per channel (keys.ts order)
+-- KEYS[1] the partition's lease, KEYS[2] its dirty index, then each channel's base key
 -- ARGV[1] workerId, ARGV[2] cache ttl (ms), then 8 per channel: channelId, claimed version,
 -- highest member (and follower) version written, highest message version written, reset written or '',
 -- '1' if everything dirty at the claim was written | '0', channel row version written or '',

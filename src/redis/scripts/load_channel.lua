@@ -4,8 +4,8 @@
 -- A lost lease means the snapshot may be outdated: the lease expired and another loader may have
 -- taken a later generation and installed (and even flushed) a newer state, or Redis lost its data
 -- since the read. Either way the snapshot is dropped and the caller loads again.
--- KEYS[1..13] the channel's keys, KEYS[14..24] the staging keys (keys.ts channelStaging; 14, meta's,
--- unused), KEYS[25] the channel's load lease
+-- KEYS[1] the channel's base key, KEYS[2..12] the staging keys (keys.ts channelStaging; 2, meta's,
+-- unused), KEYS[13] the channel's load lease
 -- ARGV[1] seq, ARGV[2] lastMessageId or '', ARGV[3] version, ARGV[4] live '1' | '0',
 -- ARGV[5] reset version, ARGV[6] cache ttl (ms), ARGV[7] the loader's token,
 -- ARGV[8] fencing generation, ARGV[9] fenced '1' | '0' (absent from PostgreSQL, loaded for a read),

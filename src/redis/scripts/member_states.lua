@@ -1,7 +1,7 @@
 -- memberStates: one user's state in many channels at once, with their thread states (read only), for
 -- userUnread, userThreads and markAllRead. One call instead of one per channel; on Redis Cluster the
 -- caller groups channels by hash tag.
--- KEYS: 13 per channel (keys.ts order)
+-- KEYS: each channel's base key (keys.ts channelBase)
 -- ARGV[1] userId, ARGV[2..] channelIds, in the order of their keys
 -- Returns per channel one string, '|'-separated (IDs never contain '|'; one bulk string costs both
 -- sides less than ten replies): status ('ok' | 'not_loaded' | 'not_a_member'), then for 'ok' the 8
