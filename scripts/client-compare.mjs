@@ -121,10 +121,10 @@ async function measure(name) {
   return { calls: CALLS / seconds, nodeUs: (used.user + used.system) / CALLS, redisUs: redisUs / CALLS };
 }
 
-const results = {};
+const results = Object.fromEntries(Object.keys(clients).map((name) => [name, []]));
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    for (const name of Object.keys(clients)) (results[name] ??= []).push(await measure(name));
+    for (const name of Object.keys(clients)) results[name].push(await measure(name));
   }
 } finally {
   admin.disconnect();
