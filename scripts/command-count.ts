@@ -112,7 +112,7 @@ function parse(line: string): MonitorLine | undefined {
 async function count(label: string, op: () => Promise<unknown>): Promise<void> {
   const lines = (await monitorWhile(REDIS_URL, op)).map(parse).filter((l) => l !== undefined);
   const ours = (l: MonitorLine) => l.text.includes(`"${space.keyPrefix}:`);
-  const isScriptCall = (l: MonitorLine) => l.client !== "lua" && /^eval/.test(l.command) && ours(l);
+  const isScriptCall = (l: MonitorLine) => l.client !== "lua" && /^(eval|fcall)/.test(l.command) && ours(l);
   const engineClients = new Set(lines.filter(isScriptCall).map((l) => l.client));
   if (engineClients.size === 0)
     throw new Error(`${label}: no script call seen; cannot tell the engine's commands`);

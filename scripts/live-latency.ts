@@ -180,7 +180,7 @@ async function postCost(label: string): Promise<string> {
     if (line.client === poster) {
       owner = "poster";
       count.poster++;
-    } else if (/^eval/.test(line.command)) {
+    } else if (/^(eval|fcall)/.test(line.command)) {
       owner = "other";
       count.others++;
       otherCommands.set(line.command, (otherCommands.get(line.command) ?? 0) + 1);
@@ -273,7 +273,7 @@ try {
   const userUnreadReads = lines.filter(
     (l) => l.command === "smembers" && ours(l.text) && l.text.includes(":{u:"),
   );
-  const scriptCalls = lines.filter((l) => l.client !== "lua" && /^eval/.test(l.command) && ours(l.text));
+  const scriptCalls = lines.filter((l) => l.client !== "lua" && /^(eval|fcall)/.test(l.command) && ours(l.text));
   // By the first key: a user's channel list (merge_user_channels), a channel's meta (member_states
   // and the other channel scripts), a partition's dirty index (the write-behind worker's claim).
   const byKey = new Map<string, number>();
