@@ -1,5 +1,6 @@
 // Every knob of the benchmark, its default, and the flag that sets it. The defaults are the
 // "default run" the README quotes: they must finish in under 3 minutes on a 2-core machine.
+import { availableParallelism } from "node:os";
 
 export type Scenario = "mixed" | "burst" | "sweep";
 export type Implementation = "A" | "B" | "C" | "D";
@@ -165,7 +166,7 @@ export const USAGE = `npm run bench -- [flags]
   --ceilings / --no-ceilings   measure the Redis and HTTP ceilings first (default on)
   --http / --no-http       run C over HTTP too (default on)
   --http-connections N --http-workers N --batch-size N --batch-connections N
-  --http-processes N       HTTP processes of the server under test (serve --processes, default 1)
+  --http-processes N|auto  HTTP processes of the server under test (serve --processes, default 1; auto: one per core)
   --separate-worker        over HTTP, run the worker as its own process (serve --no-worker + worker)
   --probe-rate N           posts/s into the 2- and 10,000-member probe channels
   --flush-interval-ms N    C's write-behind interval (default ${DEFAULT_OPTIONS.flushIntervalMs})
@@ -228,6 +229,10 @@ export function parseOptions(argv: string[]): BenchOptions {
       options.only = new Set(picked as Implementation[]);
     } else if (name in MIX_FLAGS) {
       options.mix[MIX_FLAGS[name] as keyof OpMix] = nonNegative(name, value());
+    } else if (name === "http-processes") {
+      // As serve's --processes auto: one HTTP process per core.
+      const raw = value();
+      options.httpProcesses = raw === "auto" ? availableParallelism() : nonNegative(name, raw);
     } else if (name in NUMBER_FLAGS) {
       options[NUMBER_FLAGS[name] as NumberKey] = nonNegative(name, value());
     } else {
