@@ -1,5 +1,5 @@
-// Issue 4's targets, and issue 8's flush lag promise per phase, checked against a run and stated
-// plainly: PASS, MISS, or not measured.
+// Issue 4's targets, issue 8's flush lag promise per phase and issue 12's ratios to the ceilings,
+// checked against a run and stated plainly: PASS, MISS, or not measured.
 import { MAX_REFUSED_WRITE_SHARE } from "./refusals.js";
 import type { BenchResult, PhaseResult, SweepResult, TargetCheck } from "./results.js";
 
@@ -129,6 +129,33 @@ export function checkTargets(phases: PhaseResult[], scenario: string): TargetChe
     batch?.opsPerSec,
     (v) => v >= 100_000,
     (v) => `${fmt(v)} ops/s`,
+  );
+  // Issue 12: each path against what Redis (a 4-command script) or the HTTP stack (constant JSON)
+  // alone reach in the same run, so a slower or busier machine moves both sides alike.
+  const ceilingRedis = byId.get("ceiling-redis")?.opsPerSec;
+  const ceilingHttp = byId.get("ceiling-http")?.requestsPerSec;
+  const share = (n: number | undefined, of: number | undefined) =>
+    n === undefined || !of ? undefined : n / of;
+  add(
+    "C in process / ceiling-redis",
+    "≥ 0.4",
+    share(c?.opsPerSec, ceilingRedis),
+    (v) => v >= 0.4,
+    (v) => fmt(v, 2),
+  );
+  add(
+    "C over HTTP, single requests / ceiling-http",
+    "≥ 0.5",
+    share(single?.requestsPerSec, ceilingHttp),
+    (v) => v >= 0.5,
+    (v) => fmt(v, 2),
+  );
+  add(
+    "C over HTTP, /v1/batch ops/s / ceiling-redis",
+    "≥ 0.5",
+    share(batch?.opsPerSec, ceilingRedis),
+    (v) => v >= 0.5,
+    (v) => fmt(v, 2),
   );
   const lagged = [c, single, batch].filter(
     (p): p is PhaseResult => p?.flushLag !== undefined && p.flushLag.samples > 0,
