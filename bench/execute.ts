@@ -35,7 +35,10 @@ type V1Shape<T> = T extends { channels: unknown[] }
     ? Omit<T, "firstUnreadMessageId" | "muted"> & { firstUnreadMessageId?: string | null; muted?: boolean }
     : T;
 
-export function execute(readState: V1ReadState, op: Op): Promise<unknown> {
+/** The v1.1 operations the v1.1 scenario adds (readstate's engine has them; A and D do not). */
+type V11Operations = Pick<ReadState, "deleteMessage" | "setMuted" | "markThreadRead">;
+
+export function execute(readState: V1ReadState | (V1ReadState & V11Operations), op: Op): Promise<unknown> {
   switch (op.kind) {
     case "post":
       return readState.post(op.channelId, {
@@ -52,6 +55,29 @@ export function execute(readState: V1ReadState, op: Op): Promise<unknown> {
       return readState.memberState(op.channelId, op.userId);
     case "userUnread":
       return readState.userUnread(op.userId);
+    case "threadReply":
+      return readState.post(op.channelId, {
+        messageId: op.messageId,
+        senderId: op.senderId,
+        threadId: op.threadId,
+      });
+    default:
+      return executeV11(readState, op);
+  }
+}
+
+function executeV11(readState: V1ReadState | (V1ReadState & V11Operations), op: Op): Promise<unknown> {
+  if (!("deleteMessage" in readState))
+    throw new Error(`${op.kind} is a v1.1 operation; this implementation has v1's only`);
+  switch (op.kind) {
+    case "deleteMessage":
+      return readState.deleteMessage(op.channelId, op.messageId);
+    case "mute":
+      return readState.setMuted(op.channelId, op.userId, op.muted);
+    case "threadRead":
+      return readState.markThreadRead(op.channelId, op.threadId, op.userId);
+    default:
+      throw new Error(`not a v1.1 operation: ${op.kind}`);
   }
 }
 

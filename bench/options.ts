@@ -2,7 +2,7 @@
 // "default run" the README quotes: they must finish in under 3 minutes on a 2-core machine.
 import { availableParallelism } from "node:os";
 
-export type Scenario = "mixed" | "burst" | "sweep";
+export type Scenario = "mixed" | "burst" | "sweep" | "v1.1";
 export type Implementation = "A" | "B" | "C" | "D";
 export const IMPLEMENTATIONS: readonly Implementation[] = ["A", "B", "C", "D"];
 
@@ -147,8 +147,10 @@ const MIX_FLAGS: Record<string, keyof OpMix> = {
 
 export const USAGE = `npm run bench -- [flags]
 
-  --scenario mixed|burst|sweep   mixed chat traffic (default), bursts into 1,000-member channels, or
-                           sweep: posts into channels of each --sweep-sizes, Redis CPU per post of C and D
+  --scenario mixed|burst|sweep|v1.1   mixed chat traffic (default), bursts into 1,000-member channels,
+                           sweep: posts into channels of each --sweep-sizes, Redis CPU per post of C and D,
+                           or v1.1: the mixed traffic plus deletes, mutes, thread replies and thread reads
+                           (B and C only: A and D implement v1)
   --sweep-sizes N,N,…      channel sizes of the sweep (default ${DEFAULT_OPTIONS.sweepSizes.join(",")}); a step lasts --duration
   --seed N                 workload seed (default ${DEFAULT_OPTIONS.seed})
   --duration S             measured seconds per in-process implementation (default ${DEFAULT_OPTIONS.durationSec})
@@ -203,8 +205,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (name === "out") options.outDir = value();
     else if (name === "scenario") {
       const scenario = value();
-      if (scenario !== "mixed" && scenario !== "burst" && scenario !== "sweep") {
-        throw new UsageError(`--scenario must be mixed, burst or sweep, got "${scenario}"`);
+      if (scenario !== "mixed" && scenario !== "burst" && scenario !== "sweep" && scenario !== "v1.1") {
+        throw new UsageError(`--scenario must be mixed, burst, sweep or v1.1, got "${scenario}"`);
       }
       options.scenario = scenario;
     } else if (name === "sweep-sizes") {

@@ -116,6 +116,11 @@ async function runPhases(
   }
   for (const implementation of IMPLEMENTATIONS) {
     if (!options.only.has(implementation)) continue;
+    if (options.scenario === "v1.1" && (implementation === "A" || implementation === "D")) {
+      // They implement v1 only; the ratio targets stay on the v1 mix (the default scenario).
+      ctx.notes.push(`${implementation} skipped: --scenario v1.1 has operations it does not implement`);
+      continue;
+    }
     try {
       const outcome = await runInProcess(implementation, ctx);
       phases.push(outcome.phase);

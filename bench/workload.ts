@@ -5,7 +5,16 @@ import type { BenchOptions, OpMix } from "./options.js";
 import { childSeed, mulberry32, type Random, randomInt, zipfRank } from "./prng.js";
 import type { SizeClass, Topology } from "./topology.js";
 
-export type OpKind = "post" | "markRead" | "markUnread" | "memberState" | "userUnread";
+export type OpKind =
+  | "post"
+  | "markRead"
+  | "markUnread"
+  | "memberState"
+  | "userUnread"
+  | "deleteMessage"
+  | "mute"
+  | "threadReply"
+  | "threadRead";
 
 export type Op =
   | {
@@ -22,12 +31,17 @@ export type Op =
   | { kind: "markRead"; channelId: string; userId: string }
   | { kind: "markUnread"; channelId: string; userId: string; messageId: string }
   | { kind: "memberState"; channelId: string; userId: string }
-  | { kind: "userUnread"; userId: string };
+  | { kind: "userUnread"; userId: string }
+  // v1.1 (--scenario v1.1 only)
+  | { kind: "deleteMessage"; channelId: string; messageId: string }
+  | { kind: "mute"; channelId: string; userId: string; muted: boolean }
+  | { kind: "threadReply"; channelId: string; threadId: string; messageId: string; senderId: string }
+  | { kind: "threadRead"; channelId: string; threadId: string; userId: string };
 
 /** ADR-02's unit: a post to an M-member channel is M status updates; a read or unread is one. */
 export function statusUpdates(op: Op): number {
   if (op.kind === "post") return op.audience;
-  return op.kind === "markRead" || op.kind === "markUnread" ? 1 : 0;
+  return op.kind === "markRead" || op.kind === "markUnread" || op.kind === "threadRead" ? 1 : 0;
 }
 
 export type WorkloadOptions = Pick<
@@ -46,6 +60,11 @@ export class WorkloadGenerator {
   private readonly random: Random;
   private readonly thresholds: [OpKind, number][];
   private readonly recent = new Map<number, RecentMessage[]>();
+  /** Per channel, recent replies: their thread and their sender, who follows it from then on. */
+  private readonly recentReplies = new Map<
+    number,
+    { threadId: string; userId: string; emittedAt: number }[]
+  >();
   private readonly channelPool: number[] | null;
   private emitted = 0;
   private messageCounter = 0;
@@ -63,7 +82,10 @@ export class WorkloadGenerator {
     private readonly settleOps = 1024,
   ) {
     this.random = mulberry32(childSeed(options.seed, `ops:${stream}`));
-    this.thresholds = cumulative(options.scenario === "burst" ? BURST_MIX : options.mix);
+    this.thresholds = cumulative(
+      options.scenario === "burst" ? BURST_MIX : options.mix,
+      options.scenario === "v1.1" ? V11_SHARES : {},
+    );
     // Burst: all traffic lands in the 1,000-member channels (ADR-02's case).
     this.channelPool = options.scenario === "burst" ? topology.bySize.large : null;
   }
@@ -83,6 +105,11 @@ export class WorkloadGenerator {
         return this.post();
       case "markUnread":
         return this.markUnread();
+      case "deleteMessage":
+      case "threadReply":
+      case "threadRead":
+      case "mute":
+        return this.v11(kind);
       case "userUnread":
         return { kind: "userUnread", userId: this.topology.users[this.activeUser()] as string };
       default: {
@@ -133,6 +160,64 @@ export class WorkloadGenerator {
     // Nothing acknowledged in this channel yet: the client would just open it.
     if (messageId === undefined) return { kind: "markRead", channelId, userId };
     return { kind: "markUnread", channelId, userId, messageId };
+  }
+
+  /**
+   * A v1.1 operation on a settled message of a member's channel (a deleted one is forgotten, so it is
+   * neither read to nor replied to again); a plain mark read while the channel has none yet.
+   */
+  private v11(kind: "deleteMessage" | "threadReply" | "threadRead" | "mute"): Op {
+    const [channel, user] = this.memberPick();
+    const channelId = this.channelId(channel);
+    const userId = this.topology.users[user] as string;
+    if (kind === "mute") return { kind, channelId, userId, muted: this.random() < 0.5 };
+    if (kind === "threadRead") {
+      // A follower's read: the sender of an acknowledged reply follows its thread.
+      const reply = this.settledReply(channel);
+      if (reply === undefined) return { kind: "markRead", channelId, userId };
+      return { kind, channelId, threadId: reply.threadId, userId: reply.userId };
+    }
+    const messageId = this.settled(channel);
+    if (messageId === undefined) return { kind: "markRead", channelId, userId };
+    if (kind === "deleteMessage") {
+      this.forget(channel, messageId);
+      return { kind, channelId, messageId };
+    }
+    const replies = this.recentReplies.get(channel) ?? [];
+    replies.push({ threadId: messageId, userId, emittedAt: this.emitted });
+    if (replies.length > RECENT_PER_CHANNEL) replies.shift();
+    this.recentReplies.set(channel, replies);
+    return {
+      kind,
+      channelId,
+      threadId: messageId,
+      messageId: `r.${this.stream}.${++this.messageCounter}`,
+      senderId: userId,
+    };
+  }
+
+  private forget(channel: number, messageId: string): void {
+    const list = this.recent.get(channel);
+    if (list !== undefined)
+      this.recent.set(
+        channel,
+        list.filter((m) => m.messageId !== messageId),
+      );
+    const replies = this.recentReplies.get(channel);
+    if (replies !== undefined)
+      this.recentReplies.set(
+        channel,
+        replies.filter((r) => r.threadId !== messageId),
+      );
+  }
+
+  private settledReply(channel: number): { threadId: string; userId: string } | undefined {
+    const list = this.recentReplies.get(channel) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const reply = list[i] as { threadId: string; userId: string; emittedAt: number };
+      if (this.emitted - reply.emittedAt >= this.settleOps) return reply;
+    }
+    return undefined;
   }
 
   /** A member and one of its channels: active users, and their hotter channels more often. */
@@ -189,13 +274,22 @@ export class WorkloadGenerator {
 /** Burst: members of big channels posting and catching up at once (a live event, an outage thread). */
 const BURST_MIX: OpMix = { post: 25, read: 65, unread: 0, state: 10, userUnread: 0 };
 
-function cumulative(mix: OpMix): [OpKind, number][] {
+/** v1.1's operations beside the mix, a few percent each (issue 12: "a few percent each"). */
+const V11_SHARES: Partial<Record<OpKind, number>> = {
+  deleteMessage: 2,
+  mute: 2,
+  threadReply: 4,
+  threadRead: 4,
+};
+
+function cumulative(mix: OpMix, extra: Partial<Record<OpKind, number>>): [OpKind, number][] {
   const entries: [OpKind, number][] = [
     ["post", mix.post],
     ["markRead", mix.read],
     ["markUnread", mix.unread],
     ["memberState", mix.state],
     ["userUnread", mix.userUnread],
+    ...(Object.entries(extra) as [OpKind, number][]),
   ];
   const total = entries.reduce((sum, [, share]) => sum + share, 0);
   let running = 0;

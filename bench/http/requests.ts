@@ -3,7 +3,7 @@
 import type { Op } from "../workload.js";
 
 export interface HttpRequest {
-  method: "GET" | "POST" | "PUT";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
   body?: string;
 }
@@ -37,10 +37,30 @@ export function toRequest(op: Op): HttpRequest {
       return { method: "GET", path: `/v1/channels/${seg(op.channelId)}/members/${seg(op.userId)}` };
     case "userUnread":
       return { method: "GET", path: `/v1/users/${seg(op.userId)}/unread` };
+    case "deleteMessage":
+      return { method: "DELETE", path: `/v1/channels/${seg(op.channelId)}/messages/${seg(op.messageId)}` };
+    case "mute":
+      return {
+        method: "PATCH",
+        path: `/v1/channels/${seg(op.channelId)}/members/${seg(op.userId)}`,
+        body: JSON.stringify({ muted: op.muted }),
+      };
+    case "threadReply":
+      return {
+        method: "POST",
+        path: `/v1/channels/${seg(op.channelId)}/messages`,
+        body: JSON.stringify({ messageId: op.messageId, senderId: op.senderId, threadId: op.threadId }),
+      };
+    case "threadRead":
+      return {
+        method: "POST",
+        path: `/v1/channels/${seg(op.channelId)}/threads/${seg(op.threadId)}/read`,
+        body: JSON.stringify({ userId: op.userId }),
+      };
   }
 }
 
-/** A /v1/batch entry, or null for reads: the batch endpoint takes join/leave/post/read/unread only. */
+/** A /v1/batch entry, or null for reads and v1.1's operations: the batch phase sends v1's writes. */
 export function toBatchEntry(op: Op): Record<string, unknown> | null {
   switch (op.kind) {
     case "post":

@@ -111,6 +111,42 @@ describe("npm run bench (smoke)", () => {
     expect(chart.trimEnd().endsWith("</svg>")).toBe(true);
   }, 180_000);
 
+  it("runs the v1.1 scenario (deletes, mutes, thread replies and reads) on B and C only, without errors", async () => {
+    const v11Out = await mkdtemp(path.join(os.tmpdir(), "readstate-bench-v11-"));
+    try {
+      const { code, stdout, stderr } = await runBench([
+        "--scenario=v1.1",
+        "--no-http",
+        "--no-ceilings",
+        "--duration=3",
+        "--channels=40",
+        "--users=120",
+        "--huge=1",
+        "--huge-size=100",
+        "--large-size=50",
+        "--concurrency=16",
+        `--out=${v11Out}`,
+        "--json",
+      ]);
+      expect(code, stderr).toBe(0);
+      const result = JSON.parse(stdout) as {
+        phases: { id: string; errors: Record<string, number>; opsByKind: Record<string, number> }[];
+        notes: string[];
+      };
+      // A and D implement v1 only: skipped, and said so.
+      expect(result.phases.map((p) => p.id)).toEqual(["B", "C"]);
+      expect(result.notes.filter((n) => n.includes("skipped"))).toHaveLength(2);
+      for (const phase of result.phases) {
+        expect(phase.errors, phase.id).toEqual({});
+        for (const kind of ["post", "markRead", "mute", "threadReply"]) {
+          expect(phase.opsByKind[kind] ?? 0, `${phase.id} ${kind}`).toBeGreaterThan(0);
+        }
+      }
+    } finally {
+      await rm(v11Out, { recursive: true, force: true });
+    }
+  }, 180_000);
+
   it("sweeps channel sizes for C and D and reports Redis CPU per post by size", async () => {
     const sweepOut = await mkdtemp(path.join(os.tmpdir(), "readstate-bench-sweep-"));
     try {
