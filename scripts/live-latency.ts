@@ -273,13 +273,15 @@ try {
   const userUnreadReads = lines.filter(
     (l) => l.command === "smembers" && ours(l.text) && l.text.includes(":{u:"),
   );
-  const scriptCalls = lines.filter((l) => l.client !== "lua" && /^(eval|fcall)/.test(l.command) && ours(l.text));
-  // By the first key: a user's channel list (merge_user_channels), a channel's meta (member_states
+  const scriptCalls = lines.filter(
+    (l) => l.client !== "lua" && /^(eval|fcall)/.test(l.command) && ours(l.text),
+  );
+  // By the first key: a user's channel list (merge_user_channels), a channel's base key (member_states
   // and the other channel scripts), a partition's dirty index (the write-behind worker's claim).
   const byKey = new Map<string, number>();
   for (const call of scriptCalls) {
     const key = /^\+[\d.]+ \[[^\]]+\] "[^"]+" "[^"]+" "\d+" "([^"]+)"/.exec(call.text)?.[1] ?? "?";
-    const kind = key.slice(key.lastIndexOf(":") + 1);
+    const kind = key.endsWith(":") ? "channel" : key.slice(key.lastIndexOf(":") + 1);
     byKey.set(kind, (byKey.get(kind) ?? 0) + 1);
   }
   const inside = lines.filter((l) => l.client === "lua" && ours(l.text));
