@@ -1,6 +1,7 @@
 -- Shared by every script; the start of the function library (scripts.ts), defined once when it is
--- loaded. Defines no keys of its own: every key a script touches arrives in KEYS, built by
--- src/redis/keys.ts. KEYS and ARGV are the library's locals, set on entry to each function.
+-- loaded. Defines no keys of its own: every key a script touches arrives in KEYS (built by
+-- src/redis/keys.ts), or is a channel's key formed from its base key there (channel_keys below).
+-- KEYS and ARGV are the library's locals, set on entry to each function.
 --
 -- A channel's keys come from its base key, KEYS[base + 1] (channel_keys below).
 -- An operation returns its error before any write: Redis does not roll back a script's earlier
