@@ -130,7 +130,6 @@ const NUMBER_FLAGS: Record<string, NumberKey> = {
   "pg-pool": "pgPool",
   "http-connections": "httpConnections",
   "http-workers": "httpWorkers",
-  "http-processes": "httpProcesses",
   "batch-size": "batchSize",
   "batch-connections": "batchConnections",
   "probe-rate": "probeRate",

@@ -54,17 +54,20 @@ interface RecentMessage {
   emittedAt: number;
 }
 
+/** A reply of the v1.1 scenario: its thread and its sender, who follows that thread from then on. */
+interface RecentReply {
+  threadId: string;
+  userId: string;
+  emittedAt: number;
+}
+
 const RECENT_PER_CHANNEL = 8;
 
 export class WorkloadGenerator {
   private readonly random: Random;
   private readonly thresholds: [OpKind, number][];
   private readonly recent = new Map<number, RecentMessage[]>();
-  /** Per channel, recent replies: their thread and their sender, who follows it from then on. */
-  private readonly recentReplies = new Map<
-    number,
-    { threadId: string; userId: string; emittedAt: number }[]
-  >();
+  private readonly recentReplies = new Map<number, RecentReply[]>();
   private readonly channelPool: number[] | null;
   private emitted = 0;
   private messageCounter = 0;
@@ -211,10 +214,10 @@ export class WorkloadGenerator {
       );
   }
 
-  private settledReply(channel: number): { threadId: string; userId: string } | undefined {
+  private settledReply(channel: number): RecentReply | undefined {
     const list = this.recentReplies.get(channel) ?? [];
     for (let i = list.length - 1; i >= 0; i--) {
-      const reply = list[i] as { threadId: string; userId: string; emittedAt: number };
+      const reply = list[i] as RecentReply;
       if (this.emitted - reply.emittedAt >= this.settleOps) return reply;
     }
     return undefined;

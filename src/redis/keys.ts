@@ -135,7 +135,7 @@ export class Keys {
 }
 
 /** 32-bit FNV-1a: stable across processes and languages, cheap, spreads short IDs well. */
-function fnv1a(text: string): number {
+export function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);

@@ -9,20 +9,13 @@ import { connectRedis } from "../../src/redis/connection.js";
 import { RedisStore } from "../../src/redis/store.js";
 import { PrivateRedis } from "../faults/support/redis-server.js";
 import { dropSchema, engineFor, testSpace } from "../helpers/env.js";
+import { eventually } from "../helpers/wait.js";
 import { type Answer, call } from "./helpers.js";
 
 async function timed(run: () => Promise<Answer>): Promise<Answer & { ms: number }> {
   const started = performance.now();
   const answer = await run();
   return { ...answer, ms: performance.now() - started };
-}
-
-async function eventually(probe: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe("Redis hung (SIGSTOP)", () => {

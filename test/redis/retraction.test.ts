@@ -7,17 +7,10 @@ import { ReadStateError } from "../../src/core/errors.js";
 import type { Engine } from "../../src/engine.js";
 import { cleanup, engineFor, queryPg, testSpace, wipeRedis } from "../helpers/env.js";
 import { type ReplyHoldingProxy, replyHoldingProxy } from "../helpers/net.js";
+import { eventually } from "../helpers/wait.js";
 
 /** The service's Redis timeout: short, yet far above a loaded CI machine's round trip. */
 const TIMEOUT_MS = 1000;
-
-async function eventually(probe: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function knownMessage(engine: Engine, channelId: string, messageId: string): Promise<boolean> {
   try {

@@ -2,6 +2,7 @@
 // dirty index share one hash tag, so a post changes the counters and marks them dirty in one script.
 // A user's channel list has the user's own tag: join and leave touch two slots, so D runs on one
 // Redis (as ADR-02 describes it), not on Redis Cluster.
+import { fnv1a } from "../../../src/redis/keys.js";
 
 /** Few partitions: the flush visits each one per pass, and D's backlog is per member, not per channel. */
 export const PARTITIONS = 64;
@@ -45,14 +46,4 @@ export class AdrKeys {
   userChannels(userId: string): string {
     return `${this.prefix}:{du:${userId}}:channels`;
   }
-}
-
-/** 32-bit FNV-1a, as readstate's own keys use it. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }
