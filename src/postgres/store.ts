@@ -23,13 +23,19 @@ const FLUSH_STATEMENT_TIMEOUT_MS = 30_000;
 const LOAD_STATEMENT_TIMEOUT_MS = 10_000;
 
 export function createPool(databaseUrl: string, max = 10): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: databaseUrl,
     max,
     connectionTimeoutMillis: 5000,
     keepAlive: true,
     options: SESSION_SETTINGS,
   });
+  // The pool listens for errors only on idle clients. A checked-out client whose server goes away
+  // (PostgreSQL stopped or the session terminated while a flush or a load holds it) emits 'error'
+  // after its query has already failed, and with no listener that would end the process. The failed
+  // query is the report; the client, no longer queryable, is discarded by the pool on release.
+  pool.on("connect", (client) => client.on("error", () => {}));
+  return pool;
 }
 
 export class PostgresStore implements ColdStore {

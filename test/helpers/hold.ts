@@ -12,6 +12,8 @@ export interface FlushHold {
    * `flush` settled first (it had nothing to write to those tables, so it never waited).
    */
   untilFlushWaits(flush: Promise<unknown>, timeoutMs?: number): Promise<"waiting" | "done">;
+  /** Terminates the sessions waiting on the held tables, as a PostgreSQL going away would; their count. */
+  terminateWaiting(): Promise<number>;
   /** Commits the locking session: the held flush goes on. */
   release(): Promise<void>;
 }
@@ -56,6 +58,16 @@ export async function holdFlushes(space: TestSpace): Promise<FlushHold> {
         }
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
+    },
+    async terminateWaiting() {
+      const { rows } = await locker.query(
+        `SELECT pg_terminate_backend(l.pid) AS ended FROM pg_locks l
+           JOIN pg_class c ON c.oid = l.relation
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE NOT l.granted AND n.nspname = $1`,
+        [space.schema],
+      );
+      return rows.filter((row) => row.ended).length;
     },
     release() {
       released ??= (async () => {

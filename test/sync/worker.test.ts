@@ -9,6 +9,7 @@ import { DirtyIndex } from "../../src/redis/dirty.js";
 import { Keys } from "../../src/redis/keys.js";
 import { FlushWorker } from "../../src/sync/worker.js";
 import { cleanup, engineFor, queryPg, testSpace } from "../helpers/env.js";
+import { holdFlushes } from "../helpers/hold.js";
 
 const space = testSpace("worker");
 let rs: Engine;
@@ -93,6 +94,29 @@ describe("flush", () => {
     expect(await queryPg(space, "SELECT live, seq FROM channels WHERE channel_id = 'tomb'")).toEqual([
       { live: false, seq: "0" },
     ]);
+  });
+});
+
+describe("a PostgreSQL session lost mid-flush", () => {
+  it("fails that flush only: the process goes on and the next flush writes everything", async () => {
+    await rs.join("lost", "bob");
+    await rs.post("lost", { messageId: "m1", senderId: "alice" });
+    await rs.markRead("lost", "bob");
+    const hold = await holdFlushes(space);
+    const flush = rs.flush();
+    try {
+      expect(await hold.untilFlushWaits(flush)).toBe("waiting");
+      // The session ends inside the flush's transaction, as when PostgreSQL stops: its client
+      // reports the loss as an 'error' event after the query failed, while still checked out.
+      expect(await hold.terminateWaiting()).toBeGreaterThan(0);
+      await expect(flush).rejects.toThrow();
+    } finally {
+      await hold.release();
+    }
+    // The lost connection's last events arrive after the failed query; they must not end the process.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await rs.flush()).toMatchObject({ remaining: 0 });
+    expect(await member("lost", "bob")).toMatchObject({ read_seq: "1", last_read_message_id: "m1" });
   });
 });
 

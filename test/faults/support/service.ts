@@ -19,6 +19,11 @@ export interface ServiceEnv {
 
 export class ServiceProcess {
   private out = "";
+  /**
+   * Set once ready and cleared by terminate() and kill9(): an exit while it is set is a crash, and its
+   * output goes to stderr, since the test that sees only refused connections cannot explain it.
+   */
+  private watching = false;
   readonly exit: Promise<number | null>;
 
   constructor(
@@ -33,6 +38,11 @@ export class ServiceProcess {
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
     this.exit = exited(child);
+    void this.exit.then((code) => {
+      if (this.watching && code !== 0) {
+        process.stderr.write(`${kind} exited unexpectedly (${code}):\n${this.out.slice(-5000)}\n`);
+      }
+    });
   }
 
   get url(): string {
@@ -61,15 +71,18 @@ export class ServiceProcess {
       timeoutMs,
       100,
     );
+    this.watching = true;
   }
 
   kill9(): Promise<void> {
+    this.watching = false;
     return kill9(this.child);
   }
 
   /** SIGTERM and wait for the exit code. */
   async terminate(timeoutMs = 60_000): Promise<number | null> {
     if (!this.running) return this.child.exitCode;
+    this.watching = false;
     this.child.kill("SIGTERM");
     const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
     try {
