@@ -7,7 +7,7 @@ import { createPool, PostgresStore } from "../../src/postgres/store.js";
 import { connectRedis, type RedisClient } from "../../src/redis/connection.js";
 import { DirtyIndex } from "../../src/redis/dirty.js";
 import { Keys } from "../../src/redis/keys.js";
-import { FlushWorker } from "../../src/sync/worker.js";
+import { FlushWorker, shareBatch } from "../../src/sync/worker.js";
 import { cleanup, engineFor, queryPg, testSpace } from "../helpers/env.js";
 import { holdFlushes } from "../helpers/hold.js";
 
@@ -213,5 +213,29 @@ describe("bounded batches", () => {
       "SELECT count(*)::int AS n FROM members WHERE channel_id = 'big-batch'",
     );
     expect(stored).toEqual([{ n: 30 }]);
+  });
+});
+
+describe("a batch shared among partitions", () => {
+  it("splits evenly without needs, as before any round was measured", () => {
+    expect(shareBatch([0, 0, 0, 0], 1000)).toEqual([250, 250, 250, 250]);
+  });
+
+  it("gives a busy partition what it needs and the rest what is left, within the batch", () => {
+    // 31 partitions that took a few rows last round, and one that took 3,000 (a busy channel): an
+    // even split would give it 156 rows a pass, and it would need 20 passes to catch up.
+    const needs = [...Array.from({ length: 31 }, () => 10), 3000];
+    const budgets = shareBatch(needs, 5000);
+    expect(budgets[31]).toBeGreaterThanOrEqual(3000);
+    expect(budgets.slice(0, 31).every((b) => b >= 50)).toBe(true);
+    expect(budgets.reduce((sum, b) => sum + b, 0)).toBeLessThanOrEqual(5000);
+  });
+
+  it("shares in proportion when the needs exceed the batch, never below the floor", () => {
+    const budgets = shareBatch([4000, 4000, 2000, 0], 5000);
+    expect(budgets[0]).toBe(budgets[1]);
+    expect(budgets[0]).toBeGreaterThan(budgets[2] ?? 0);
+    expect(budgets[3]).toBe(50);
+    expect(budgets.reduce((sum, b) => sum + b, 0)).toBeLessThanOrEqual(5000);
   });
 });
