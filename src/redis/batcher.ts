@@ -1,7 +1,10 @@
-// Coalesces the operations issued in one tick into one apply.lua call (or one call per hash tag on
-// Redis Cluster). Each script call has a fixed cost in Node and in Redis; many callers at once —
-// concurrent requests, a /v1/batch — share it. Order is kept: operations run in the order they
-// were issued, and calls leave in that order on one connection.
+// Coalesces the operations issued in one turn of the event loop into one apply.lua call (or one
+// call per hash tag on Redis Cluster). Each script call has a fixed cost in Node and in Redis, and
+// each write to the socket a system call; many callers at once (concurrent requests, a /v1/batch)
+// share them. The queue is sent from setImmediate, after the turn's I/O: every HTTP request read in
+// that turn joins it, where process.nextTick would send one call per request (single requests over
+// HTTP: 24,100 against 19,800 req/s, scripts/http-throughput.mjs). Order is kept: operations run in
+// the order they were issued, and calls leave in that order on one connection.
 import { type RedisClock, scriptDeadline } from "./clock.js";
 import type { RedisClient } from "./connection.js";
 import { OPERATIONS, type OperationName, READ_ONLY_OPERATIONS } from "./scripts.js";
@@ -45,7 +48,7 @@ export class OperationBatcher {
     // Counted from now, as the caller's timeout is (store.ts), not from when the call leaves.
     const deadline = this.limits ? scriptDeadline(this.limits.clock, this.limits.timeoutMs) : "";
     return new Promise((resolve, reject) => {
-      if (this.queue.length === 0) process.nextTick(() => this.flush());
+      if (this.queue.length === 0) setImmediate(() => this.flush());
       this.queue.push({ name, keys, args, partition, deadline, resolve, reject });
     });
   }
@@ -77,7 +80,7 @@ export class OperationBatcher {
   private async send(group: PendingOperation[]): Promise<void> {
     const [only] = group;
     if (group.length === 1 && only) {
-      // Alone in its tick: the operation's own script has fewer arguments to send.
+      // Alone in its turn: the operation's own script has fewer arguments to send.
       try {
         const keys = only.keys.slice(0, OPERATIONS[only.name]);
         only.resolve(await this.redis[`rs_${only.name}`](...keys, only.deadline, ...only.args));

@@ -1,5 +1,5 @@
 // The hot store on Redis: each operation is one atomic script on the channel's keys (operations of
-// one tick share a call, see batcher.ts).
+// one turn of the event loop share a call, see batcher.ts).
 import { randomBytes } from "node:crypto";
 import { Cluster } from "ioredis";
 import { type ErrorCode, ReadStateError } from "../core/errors.js";

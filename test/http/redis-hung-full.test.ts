@@ -172,7 +172,7 @@ describe("Redis at maxmemory (noeviction)", () => {
     });
   });
 
-  it("reads issued with writes in one tick still answer; the writes fail whole", async () => {
+  it("reads issued with writes in one turn still answer; the writes fail whole", async () => {
     const client = connectRedis(redis.url);
     await client.connect();
     try {

@@ -75,7 +75,7 @@ describe("on Redis Cluster", () => {
       await rs.join(c, "bob");
       await rs.post(c, { messageId: "m1", senderId: "bob", mentions: ["ann"] });
     }
-    // Many operations in one tick: coalesced per hash tag, never across slots.
+    // Many operations in one turn of the event loop: coalesced per hash tag, never across slots.
     const reads = await Promise.all(channels.map((c) => rs.markRead(c, "bob")));
     expect(reads.every((s) => s.readSeq === 1)).toBe(true);
 
