@@ -1,5 +1,5 @@
 // ceiling-redis: what one process can get through Redis with readstate's client, whatever readstate
-// does. The client as connectRedis builds it (ioredis, auto-pipelining, one connection), the
+// does. The client as connectRedis builds it (ioredis, one connection), the
 // closed loop of C's in-process phase (--concurrency clients, warm-up, --duration), each client
 // calling a 4-command Lua script (ceiling.lua) on one hash tag. In process ops/s read against it.
 import { readFileSync } from "node:fs";
