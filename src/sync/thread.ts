@@ -29,10 +29,21 @@ type ThreadMessage =
   | { type: "failed"; message: string }
   | { type: "stopped" };
 
-/** The main thread's handle on the worker thread. */
+/** A thread that ended without being stopped is started again after this long. */
+const RESTART_DELAY_MS = 1000;
+
+/**
+ * The main thread's handle on the worker thread. The periodic flushes live there: a thread that
+ * ends unasked (an uncaught error in it) is reported and started again, or nothing would be written
+ * to PostgreSQL until the process restarts, while requests went on being acknowledged.
+ */
 export class FlushThread {
   private readonly behind = new Int32Array(new SharedArrayBuffer(4));
   private thread: Worker | undefined;
+  /** Resolves when the current thread has exited. */
+  private exited: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private restart: NodeJS.Timeout | undefined;
   private stopped: Promise<void> | undefined;
 
   constructor(
@@ -51,8 +62,20 @@ export class FlushThread {
       unfencedFlushes: this.options.unfencedFlushes,
       behind: this.behind.buffer as SharedArrayBuffer,
     };
-    const thread = new Worker(entryUrl(), { workerData: data });
+    const thread = startWorker(entryUrl(), data);
     this.thread = thread;
+    this.exited = new Promise((resolve) => {
+      thread.on("exit", (code) => {
+        resolve();
+        if (this.stopping) return;
+        this.options.onError(
+          new Error(`the flush thread exited (code ${code}); starting a new one in ${RESTART_DELAY_MS} ms`),
+        );
+        this.restart = setTimeout(() => {
+          this.start().catch((err: unknown) => this.options.onError(err as Error));
+        }, RESTART_DELAY_MS);
+      });
+    });
     return new Promise((resolve, reject) => {
       thread.on("message", (message: ThreadMessage) => {
         if (message.type === "ready") resolve();
@@ -74,17 +97,31 @@ export class FlushThread {
 
   /** Stops the loop after the pass under way and ends the thread; idempotent. */
   stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restart);
     const thread = this.thread;
     if (!thread) return Promise.resolve();
     this.stopped ??= new Promise<void>((resolve) => {
-      thread.on("exit", () => resolve());
+      void this.exited.then(resolve);
       thread.on("message", (message: ThreadMessage) => {
         if (message.type === "stopped") void thread.terminate();
       });
+      // A thread that already ended ignores it; `exited` has resolved then.
       thread.postMessage("stop");
     });
     return this.stopped;
   }
+}
+
+/**
+ * Built, the thread runs this file's .js. From source (tests, the benchmark) it runs
+ * the .ts, and a thread does not always inherit the loader that compiles it (under vitest, or started
+ * from another worker thread, it does not): the thread registers tsx's before importing the file.
+ */
+function startWorker(entry: URL, data: ThreadData): Worker {
+  if (!entry.pathname.endsWith(".ts")) return new Worker(entry, { workerData: data });
+  const bootstrap = `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: data });
 }
 
 /** This file, as built (.js) or run from source under tsx (.ts). */
