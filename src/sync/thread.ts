@@ -114,9 +114,9 @@ export class FlushThread {
 }
 
 /**
- * Built, the thread runs this file's .js. From source (tests, the benchmark) it runs
- * the .ts, and a thread does not always inherit the loader that compiles it (under vitest, or started
- * from another worker thread, it does not): the thread registers tsx's before importing the file.
+ * Built, the thread runs this file's .js. From source (tests, the benchmark) it runs the .ts, and a
+ * thread does not always inherit the loader that compiles it (under vitest, or started from another
+ * worker thread, it does not): the thread registers tsx's before importing the file.
  */
 function startWorker(entry: URL, data: ThreadData): Worker {
   if (!entry.pathname.endsWith(".ts")) return new Worker(entry, { workerData: data });
