@@ -17,6 +17,7 @@ import type {
   UserUnread,
 } from "../../src/core/types.js";
 import type { V1ReadState } from "../execute.js";
+import { insertMemberships } from "./memberships.js";
 
 export interface SyncPostgresOptions {
   databaseUrl: string;
@@ -82,23 +83,11 @@ export class SyncPostgresReadState implements V1ReadState {
        ON CONFLICT (channel_id) DO UPDATE SET member_count = channels.member_count + excluded.member_count`,
       [channelIds, counts],
     );
-    const chunk: [string[], string[]] = [[], []];
-    const insertChunk = async () => {
-      await this.pool.query(
-        `INSERT INTO members (channel_id, user_id, read_seq) SELECT c, u, 0 FROM unnest($1::text[], $2::text[]) AS t(c, u)`,
-        chunk,
-      );
-      chunk[0] = [];
-      chunk[1] = [];
-    };
-    for (const { channelId, userIds } of memberships) {
-      for (const userId of userIds) {
-        chunk[0].push(channelId);
-        chunk[1].push(userId);
-        if (chunk[0].length >= 20_000) await insertChunk();
-      }
-    }
-    if (chunk[0].length > 0) await insertChunk();
+    await insertMemberships(
+      this.pool,
+      `INSERT INTO members (channel_id, user_id, read_seq) SELECT c, u, 0 FROM unnest($1::text[], $2::text[]) AS t(c, u)`,
+      memberships,
+    );
     await this.pool.query("ANALYZE channels; ANALYZE members");
   }
 

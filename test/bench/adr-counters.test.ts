@@ -3,87 +3,46 @@
 // joins, posts, reads and queries runs against D and the engine, and every answer is compared. Then
 // D's write-behind must have put in PostgreSQL what Redis answers.
 import { Redis } from "ioredis";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { V1ReadState as ReadState } from "../../bench/execute.js";
-import { execute } from "../../bench/execute.js";
+import { execute, type V1ReadState as ReadState } from "../../bench/execute.js";
 import { DEFAULT_OPTIONS } from "../../bench/options.js";
 import { AdrKeys } from "../../bench/patterns/adr-counters/keys.js";
 import { AdrCountersReadState } from "../../bench/patterns/adr-counters/read-state.js";
 import { defineAdrScripts } from "../../bench/patterns/adr-counters/scripts.js";
 import { buildTopology } from "../../bench/topology.js";
 import { WorkloadGenerator } from "../../bench/workload.js";
-import { createReadState, type Engine } from "../../src/index.js";
+import type { Engine } from "../../src/index.js";
+import { cleanup, engineFor, queryPg, testSpace, wipeRedis } from "../helpers/env.js";
+import { expectSame, expectSameChannels, joinEveryMember } from "./equivalence.js";
 
-const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-const id = `${Date.now().toString(36)}${process.pid.toString(36)}`;
-const schemaC = `bench_eqd_${id}_c`;
-const schemaD = `bench_eqd_${id}_d`;
-const prefixC = `bench-eqd-${id}-c`;
-const prefixD = `bench-eqd-${id}-d`;
+const space = testSpace("bench-eqd");
+/** D's own schema and key prefix, beside the engine's. */
+const spaceD = { ...space, schema: `${space.schema}_d`, keyPrefix: `${space.keyPrefix}-d` };
 
 let d: AdrCountersReadState;
 let engine: Engine;
 
 beforeAll(async () => {
   d = new AdrCountersReadState({
-    redisUrl: REDIS_URL,
-    databaseUrl: DATABASE_URL,
-    schema: schemaD,
-    keyPrefix: prefixD,
+    redisUrl: spaceD.redisUrl,
+    databaseUrl: spaceD.databaseUrl,
+    schema: spaceD.schema,
+    keyPrefix: spaceD.keyPrefix,
     // Flushed by hand below: a timer would make the PostgreSQL check depend on timing.
     flushIntervalMs: 60_000,
     worker: false,
   });
   await d.migrate();
-  engine = await createReadState({
-    redisUrl: REDIS_URL,
-    databaseUrl: DATABASE_URL,
-    schema: schemaC,
-    keyPrefix: prefixC,
-    worker: false,
-  });
+  engine = await engineFor(space);
 });
 
 afterAll(async () => {
   await d?.drop().catch(() => {});
   await d?.close();
   await engine?.close();
-  const admin = new pg.Client({ connectionString: DATABASE_URL });
-  await admin.connect();
-  await admin.query(`DROP SCHEMA IF EXISTS ${schemaC} CASCADE`);
-  await admin.end();
-  const redis = new Redis(REDIS_URL);
-  for (const prefix of [prefixC, prefixD]) {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== "0");
-  }
-  redis.disconnect();
+  await cleanup(space);
+  await wipeRedis(spaceD);
 });
-
-/** D answers API.md v1: readstate's v1.1 fields are left out; timestamps differ by nature, not whether one is set. */
-const V1_1_FIELDS = new Set(["firstUnreadMessageId", "muted", "threads"]);
-
-function normalize(value: unknown): unknown {
-  return JSON.parse(
-    JSON.stringify(value, (key, v) =>
-      V1_1_FIELDS.has(key) ? undefined : key === "lastReadAt" ? (v === null ? null : "set") : v,
-    ),
-  ) as unknown;
-}
-
-async function answer(readState: ReadState, run: (rs: ReadState) => Promise<unknown>): Promise<unknown> {
-  try {
-    return normalize(await run(readState));
-  } catch (err) {
-    return { error: (err as { code?: string }).code ?? String(err) };
-  }
-}
 
 describe("Pattern D (ADR-02's per-member counters) against readstate", () => {
   it("gives the same answers over a seeded stream of joins, posts, reads and queries, and flushes them", async () => {
@@ -102,30 +61,15 @@ describe("Pattern D (ADR-02's per-member counters) against readstate", () => {
       repeatPercent: 10,
     };
     const topology = buildTopology(options);
-    for (const channel of topology.channels) {
-      for (const user of channel.members) {
-        const userId = topology.users[user] as string;
-        const run = (rs: ReadState) => rs.join(channel.id, userId);
-        expect(await answer(d, run)).toEqual(await answer(engine, run));
-      }
-    }
+    await joinEveryMember(d, engine, topology);
     const generator = new WorkloadGenerator(topology, options, "equivalence-d", 1);
     for (let i = 0; i < 500; i++) {
       const op = generator.next();
-      const run = (rs: ReadState) => execute(rs, op);
-      expect(await answer(d, run), `op ${i}: ${JSON.stringify(op)}`).toEqual(await answer(engine, run));
+      await expectSame(d, engine, (rs) => execute(rs, op), `op ${i}: ${JSON.stringify(op)}`);
       // A flush midway must change no answer.
       if (i === 250) await d.flush();
     }
-    for (const channel of topology.channels) {
-      const info = (rs: ReadState) => rs.channelInfo(channel.id);
-      expect(await answer(d, info)).toEqual(await answer(engine, info));
-      const last = ((await engine.channelInfo(channel.id)) as { lastMessageId: string | null }).lastMessageId;
-      if (last !== null) {
-        const receipts = (rs: ReadState) => rs.receipts(channel.id, last, { limit: 3 });
-        expect(await answer(d, receipts)).toEqual(await answer(engine, receipts));
-      }
-    }
+    await expectSameChannels(d, engine, topology);
     const member = topology.users[topology.channels[0]?.members[0] as number] as string;
     const errors = [
       (rs: ReadState) => rs.memberState("ch0", "nobody"),
@@ -133,53 +77,44 @@ describe("Pattern D (ADR-02's per-member counters) against readstate", () => {
       (rs: ReadState) => rs.markRead("ch0", "nobody"),
       (rs: ReadState) => rs.channelInfo("no-such-channel"),
     ];
-    for (const run of errors) expect(await answer(d, run)).toEqual(await answer(engine, run));
+    for (const run of errors) await expectSame(d, engine, run);
 
     // A leave, then everything flushed: PostgreSQL holds what Redis answers, and nothing more.
     await d.leave("ch0", member);
     await expect(d.memberState("ch0", member)).rejects.toMatchObject({ code: "not_a_member" });
     expect((await d.flush()).remaining).toBe(0);
-    const admin = new pg.Client({ connectionString: DATABASE_URL });
-    await admin.connect();
-    try {
-      const rows = await admin.query<{
-        channel_id: string;
-        user_id: string;
-        unread: string;
-        mentions: string;
-        read_seq: string;
-      }>(
-        `SELECT channel_id, user_id, unread, mentions, read_seq FROM ${schemaD}.d_members ORDER BY channel_id, user_id`,
-      );
-      const expected: unknown[] = [];
-      for (const userId of topology.users) {
-        for (const state of (await d.userUnread(userId)).channels) {
-          expected.push({
-            channel_id: state.channelId,
-            user_id: userId,
-            unread: String(state.unread),
-            mentions: String(state.mentions),
-            read_seq: String(state.readSeq),
-          });
-        }
+    const rows = await queryPg<{
+      channel_id: string;
+      user_id: string;
+      unread: string;
+      mentions: string;
+      read_seq: string;
+    }>(spaceD, "SELECT channel_id, user_id, unread, mentions, read_seq FROM d_members");
+    const expected: unknown[] = [];
+    for (const userId of topology.users) {
+      for (const state of (await d.userUnread(userId)).channels) {
+        expected.push({
+          channel_id: state.channelId,
+          user_id: userId,
+          unread: String(state.unread),
+          mentions: String(state.mentions),
+          read_seq: String(state.readSeq),
+        });
       }
-      const key = (r: unknown) => {
-        const row = r as { channel_id: string; user_id: string };
-        return `${row.channel_id}\u0000${row.user_id}`;
-      };
-      expect(rows.rows.map((r) => ({ ...r })).sort((x, y) => (key(x) < key(y) ? -1 : 1))).toEqual(
-        expected.sort((x, y) => (key(x) < key(y) ? -1 : 1)),
-      );
-      const channels = await admin.query<{ channel_id: string; channel_seq: string }>(
-        `SELECT channel_id, channel_seq FROM ${schemaD}.d_channels`,
-      );
-      for (const row of channels.rows) {
-        expect(Number(row.channel_seq), row.channel_id).toBe(
-          (await d.channelInfo(row.channel_id)).channelSeq,
-        );
-      }
-    } finally {
-      await admin.end();
+    }
+    const key = (r: unknown) => {
+      const row = r as { channel_id: string; user_id: string };
+      return `${row.channel_id}\u0000${row.user_id}`;
+    };
+    expect(rows.map((r) => ({ ...r })).sort((x, y) => (key(x) < key(y) ? -1 : 1))).toEqual(
+      expected.sort((x, y) => (key(x) < key(y) ? -1 : 1)),
+    );
+    const channels = await queryPg<{ channel_id: string; channel_seq: string }>(
+      spaceD,
+      "SELECT channel_id, channel_seq FROM d_channels",
+    );
+    for (const row of channels) {
+      expect(Number(row.channel_seq), row.channel_id).toBe((await d.channelInfo(row.channel_id)).channelSeq);
     }
   });
 
@@ -194,8 +129,8 @@ describe("Pattern D (ADR-02's per-member counters) against readstate", () => {
   });
 
   it("post.lua increments every member but the sender once, and claim.lua hands over each changed member once", async () => {
-    const redis = defineAdrScripts(new Redis(REDIS_URL));
-    const keys = new AdrKeys(`${prefixD}:scripts`);
+    const redis = defineAdrScripts(new Redis(spaceD.redisUrl));
+    const keys = new AdrKeys(`${spaceD.keyPrefix}:scripts`);
     try {
       for (const userId of ["a", "b", "c"]) {
         await redis.adr_join(...keys.channelWithDirty("k"), keys.userChannels(userId), "k", userId);

@@ -9,6 +9,15 @@ import { afterAll, describe, expect, it } from "vitest";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 let outDir: string | undefined;
+/** A topology small enough for seconds-long phases, with one huge channel for the fan-out probe. */
+const SMALL_TOPOLOGY = [
+  "--channels=40",
+  "--users=120",
+  "--huge=1",
+  "--huge-size=100",
+  "--large-size=50",
+  "--concurrency=16",
+];
 
 afterAll(async () => {
   if (outDir !== undefined) await rm(outDir, { recursive: true, force: true });
@@ -38,12 +47,7 @@ describe("npm run bench (smoke)", () => {
     const { code, stdout, stderr } = await runBench([
       "--duration=2",
       "--http-duration=2",
-      "--channels=40",
-      "--users=120",
-      "--huge=1",
-      "--huge-size=100",
-      "--large-size=50",
-      "--concurrency=16",
+      ...SMALL_TOPOLOGY,
       "--http-connections=4",
       "--batch-size=20",
       "--batch-connections=2",
@@ -119,12 +123,7 @@ describe("npm run bench (smoke)", () => {
         "--no-http",
         "--no-ceilings",
         "--duration=3",
-        "--channels=40",
-        "--users=120",
-        "--huge=1",
-        "--huge-size=100",
-        "--large-size=50",
-        "--concurrency=16",
+        ...SMALL_TOPOLOGY,
         `--out=${v11Out}`,
         "--json",
       ]);

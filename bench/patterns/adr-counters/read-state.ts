@@ -20,6 +20,7 @@ import type {
   UserUnread,
 } from "../../../src/core/types.js";
 import type { V1ReadState } from "../../execute.js";
+import { insertMemberships } from "../memberships.js";
 import { AdrKeys } from "./keys.js";
 import {
   type AdrScriptClient,
@@ -120,24 +121,12 @@ export class AdrCountersReadState implements V1ReadState {
       `INSERT INTO ${schema}.d_channels (channel_id, channel_seq) SELECT c, 0 FROM unnest($1::text[]) AS t(c)`,
       [memberships.map((m) => m.channelId)],
     );
-    const chunk: [string[], string[]] = [[], []];
-    const insertChunk = async () => {
-      await this.pool.query(
-        `INSERT INTO ${schema}.d_members (channel_id, user_id, unread, mentions, read_seq)
-         SELECT c, u, 0, 0, 0 FROM unnest($1::text[], $2::text[]) AS t(c, u)`,
-        chunk,
-      );
-      chunk[0] = [];
-      chunk[1] = [];
-    };
-    for (const { channelId, userIds } of memberships) {
-      for (const userId of userIds) {
-        chunk[0].push(channelId);
-        chunk[1].push(userId);
-        if (chunk[0].length >= 20_000) await insertChunk();
-      }
-    }
-    if (chunk[0].length > 0) await insertChunk();
+    await insertMemberships(
+      this.pool,
+      `INSERT INTO ${schema}.d_members (channel_id, user_id, unread, mentions, read_seq)
+       SELECT c, u, 0, 0, 0 FROM unnest($1::text[], $2::text[]) AS t(c, u)`,
+      memberships,
+    );
   }
 
   async join(channelId: string, userId: string): Promise<V1MemberState> {
