@@ -8,16 +8,20 @@ import { ReadStateError } from "../../src/core/errors.js";
 import type {
   ChannelInfo,
   FlushResult,
-  MemberState,
   PostInput,
   PostResult,
   Receipts,
   ReceiptsQuery,
   SyncStatus,
-  UserUnread,
 } from "../../src/core/types.js";
 import type { V1ReadState } from "../execute.js";
-import { insertMemberships } from "./memberships.js";
+import {
+  assertSchemaName,
+  insertMemberships,
+  userTotals,
+  type V1MemberState,
+  type V1UserUnread,
+} from "./v1.js";
 
 export interface SyncPostgresOptions {
   databaseUrl: string;
@@ -39,19 +43,14 @@ interface StateRow {
   last_read_at: string | null;
 }
 
-const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 const CUSTOM_ERROR_STATE = "RS404";
-
-/** API.md v1's member state and user totals: pattern A implements v1 only (see bench/execute.ts). */
-type V1MemberState = Omit<MemberState, "firstUnreadMessageId" | "muted">;
-type V1UserUnread = Omit<UserUnread, "channels" | "threads"> & { channels: V1MemberState[] };
 
 export class SyncPostgresReadState implements V1ReadState {
   private readonly pool: pg.Pool;
   private closed = false;
 
   constructor(private readonly options: SyncPostgresOptions) {
-    if (!SCHEMA_RE.test(options.schema)) throw new Error(`unusable schema name "${options.schema}"`);
+    assertSchemaName(options.schema);
     this.pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize,
@@ -132,14 +131,7 @@ export class SyncPostgresReadState implements V1ReadState {
 
   async userUnread(userId: string): Promise<V1UserUnread> {
     const result = await this.run<StateRow>("user_unread", "SELECT * FROM user_unread($1)", [userId]);
-    const channels = result.rows.map(toMemberState);
-    let unread = 0;
-    let mentions = 0;
-    for (const state of channels) {
-      unread += state.unread;
-      mentions += state.mentions;
-    }
-    return { userId, unread, mentions, channels };
+    return userTotals(userId, result.rows.map(toMemberState));
   }
 
   async channelInfo(channelId: string): Promise<ChannelInfo> {

@@ -11,16 +11,20 @@ import { ReadStateError } from "../../../src/core/errors.js";
 import type {
   ChannelInfo,
   FlushResult,
-  MemberState,
   PostInput,
   PostResult,
   Receipts,
   ReceiptsQuery,
   SyncStatus,
-  UserUnread,
 } from "../../../src/core/types.js";
 import type { V1ReadState } from "../../execute.js";
-import { insertMemberships } from "../memberships.js";
+import {
+  assertSchemaName,
+  insertMemberships,
+  userTotals,
+  type V1MemberState,
+  type V1UserUnread,
+} from "../v1.js";
 import { AdrKeys } from "./keys.js";
 import {
   type AdrScriptClient,
@@ -42,10 +46,6 @@ export interface AdrCountersOptions {
   applicationName?: string;
 }
 
-type V1MemberState = Omit<MemberState, "firstUnreadMessageId" | "muted">;
-type V1UserUnread = Omit<UserUnread, "channels" | "threads"> & { channels: V1MemberState[] };
-
-const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 /** HSET arguments per call in bulk setup: big channels go in slices. */
 const SETUP_FIELDS_PER_CALL = 2000;
 
@@ -57,7 +57,7 @@ export class AdrCountersReadState implements V1ReadState {
   private closed = false;
 
   constructor(private readonly options: AdrCountersOptions) {
-    if (!SCHEMA_RE.test(options.schema)) throw new Error(`unusable schema name "${options.schema}"`);
+    assertSchemaName(options.schema);
     this.keys = new AdrKeys(options.keyPrefix);
     // As readstate connects: one connection, commands of one tick sent as one pipeline.
     this.redis = defineAdrScripts(
@@ -187,14 +187,10 @@ export class AdrCountersReadState implements V1ReadState {
     const channelIds = (await this.redis.smembers(this.keys.userChannels(userId))).sort((a, b) =>
       a < b ? -1 : a > b ? 1 : 0,
     );
-    const channels = (await this.states(userId, channelIds)).filter((s) => s !== undefined);
-    let unread = 0;
-    let mentions = 0;
-    for (const state of channels) {
-      unread += state.unread;
-      mentions += state.mentions;
-    }
-    return { userId, unread, mentions, channels };
+    return userTotals(
+      userId,
+      (await this.states(userId, channelIds)).filter((s) => s !== undefined),
+    );
   }
 
   async channelInfo(channelId: string): Promise<ChannelInfo> {
