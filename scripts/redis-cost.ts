@@ -35,6 +35,8 @@ const phases: [string, Op][] = [
   ["post", (i) => engine.post(channel(i), { messageId: `m${posted++}`, senderId: user(i) })],
   ["markRead (moves)", (i) => engine.markRead(channel(i), user(i + 7 * CHANNELS))],
   ["memberState", (i) => engine.memberState(channel(i), user(i))],
+  // One user's state in every channel (CHANNELS of them): the per-operation figures are per call.
+  ["userUnread", (i) => engine.userUnread(user(i))],
 ];
 
 /** Redis's own CPU (user + system) so far, in µs: network I/O and parsing included. */
