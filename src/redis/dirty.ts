@@ -14,6 +14,9 @@ export interface ClaimedPartition {
   changes: ChannelChanges[];
 }
 
+/** Channels given their expiry per partition per cool.lua call. */
+const COOL_PER_CALL = 500;
+
 export class DirtyIndex {
   constructor(
     private readonly redis: RedisClient,
@@ -124,6 +127,36 @@ export class DirtyIndex {
     return { failedAt: failedAt ? Number(failedAt) : null, load: load ? Number(load) : null };
   }
 
+  /**
+   * Gives the cache of every channel clean since `cut` (Redis time) or earlier its expiry, in every
+   * partition (cool.lua); returns how many got one. Channels cleaned later wait for a later call.
+   */
+  async cool(cut: number): Promise<number> {
+    const partitions = Array.from({ length: PARTITIONS }, (_, partition) => partition);
+    const found = await Promise.all(
+      partitions.map((p) =>
+        this.redis.zrangebyscore(this.keys.cooling(p), "-inf", cut, "LIMIT", 0, COOL_PER_CALL),
+      ),
+    );
+    const expired = await Promise.all(
+      found.map((channelIds, partition) => {
+        if (channelIds.length === 0) return 0;
+        const keys = [this.keys.cooling(partition), this.keys.dirty(partition)];
+        for (const channelId of channelIds) keys.push(this.keys.channelBase(channelId));
+        return this.redis.rs_cool(
+          keys.length,
+          ...keys,
+          this.cacheTtlMs,
+          cut,
+          ...channelIds,
+        ) as Promise<number>;
+      }),
+    );
+    const more = found.some((channelIds) => channelIds.length === COOL_PER_CALL);
+    const count = expired.reduce((sum, n) => sum + n, 0);
+    return more ? count + (await this.cool(cut)) : count;
+  }
+
   /** Redis's clock, which stamps every dirty entry. */
   async now(): Promise<number> {
     const [seconds, micros] = await this.redis.time();
@@ -132,8 +165,8 @@ export class DirtyIndex {
 
   /** Compare-and-clear after the batch committed; returns how many channels are now clean. */
   async clear(partition: number, changes: ChannelChanges[], workerId: string): Promise<number> {
-    const keys = [this.keys.lease(partition), this.keys.dirty(partition)];
-    const args: (string | number)[] = [workerId, this.cacheTtlMs];
+    const keys = [this.keys.lease(partition), this.keys.dirty(partition), this.keys.cooling(partition)];
+    const args: (string | number)[] = [workerId];
     for (const c of changes) {
       keys.push(this.keys.channelBase(c.channelId));
       args.push(

@@ -118,6 +118,14 @@ export class Keys {
     return `${this.prefix}:{p${partition}}:dirty`;
   }
 
+  /**
+   * zset: channelId -> time (ms) a flush left it clean; its cache gets an expiry once it stayed clean
+   * a while (cool.lua).
+   */
+  cooling(partition: number): string {
+    return `${this.prefix}:{p${partition}}:cooling`;
+  }
+
   /** string: the worker id holding the partition's flush lease. */
   lease(partition: number): string {
     return `${this.prefix}:{p${partition}}:lease`;

@@ -12,8 +12,9 @@
 //   and only if nothing was written yet (later writes are let through, so a call is never stopped
 //   half-way); the refusal is explicit and whole.
 // - no-writes (the reads): they still answer at maxmemory.
-// - allow-oom (the worker's claim and clear, and its stats): they write a few small fields (lease,
-//   claim time) or delete, and the backlog must keep draining to PostgreSQL while Redis is full.
+// - allow-oom (the worker's claim, clear and cool, and its stats): they write a few small fields
+//   (lease, claim time, a cooling entry), delete or expire, and the backlog must keep draining to
+//   PostgreSQL while Redis is full.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -67,6 +68,8 @@ const SCRIPTS = {
   merge_user_channels: 1,
   claim: -1,
   clear: -1,
+  /** Expires the cache of channels clean since a flush (after a while: clear.lua, _lib.lua mark_dirty). */
+  cool: -1,
   record_flush: 1,
   /** Undoes a post answered 503 that Redis may have applied (store.ts); its keys are a write's. */
   retract_post: 2,
@@ -78,6 +81,7 @@ const FLAGS: Partial<Record<ScriptName, string>> = {
   member_states: "no-writes",
   claim: "allow-oom",
   clear: "allow-oom",
+  cool: "allow-oom",
   record_flush: "allow-oom",
   load_abort: "allow-oom",
   ...Object.fromEntries([...READ_ONLY_OPERATIONS].map((name) => [name, "no-writes"])),

@@ -95,8 +95,14 @@ export class FlushWorker {
       rows += pass.rows;
       channels += pass.channels;
       if (!pass.more && pass.channels === 0) {
-        // Everything dirty at `now` is in PostgreSQL now.
+        // Everything dirty at `now` is in PostgreSQL now. What it left clean expires as it did when
+        // written (a flush before a stop or a test's flush leaves nothing without an expiry).
         await this.dirty.recordFlushedFrontier(now).catch(() => {});
+        // Should that fail, they stay in the cooling index for the next round's sweep.
+        await this.dirty
+          .now()
+          .then((at) => this.dirty.cool(at))
+          .catch(() => {});
         return { rows, channels };
       }
     }
@@ -129,6 +135,9 @@ export class FlushWorker {
         const behind = pass.more || this.options.behind?.() === true;
         if (behind) delay = 0;
         else {
+          // The round is over: channels it and the previous rounds left clean, and still clean after
+          // a whole interval, get their cache's expiry (a busy channel is dirty again by then).
+          await this.dirty.cool((await this.dirty.now()) - this.options.intervalMs);
           delay = Math.max(0, this.options.intervalMs - (performance.now() - roundStart));
           roundStart = undefined;
         }

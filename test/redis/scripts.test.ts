@@ -1227,6 +1227,25 @@ describe("claim / clear", () => {
     keys.dirty(p),
     ...channelIds.map((c) => keys.channelBase(c)),
   ];
+  /** clear.lua's keys, their count first: the lease, the dirty and cooling indexes, the channels. */
+  const clearKeys = (p: number, channelIds: string[]) => [
+    3 + channelIds.length,
+    keys.lease(p),
+    keys.dirty(p),
+    keys.cooling(p),
+    ...channelIds.map((c) => keys.channelBase(c)),
+  ];
+  /** cool.lua on one partition's channels, with the cache ttl 60 s. */
+  const cool = (p: number, cut: number, channelIds: string[]) =>
+    redis.rs_cool(
+      2 + channelIds.length,
+      keys.cooling(p),
+      keys.dirty(p),
+      ...channelIds.map((c) => keys.channelBase(c)),
+      60_000,
+      cut,
+      ...channelIds,
+    );
 
   it("claims dirty entries, respects another worker's lease, and clears only what was written", async () => {
     const c = "claim-1";
@@ -1275,7 +1294,7 @@ describe("claim / clear", () => {
 
     // A change after the claim: clearing version 2 must leave it dirty.
     await redis.rs_mark_unread(...writeKeys(c), "", c, "u1", "m1");
-    expect(await redis.rs_clear(k.length, ...k, "w1", 60_000, c, "2", "2", "2", "", "1", "2", "1")).toBe(0);
+    expect(await redis.rs_clear(...clearKeys(p, [c]), "w1", c, "2", "2", "2", "", "1", "2", "1")).toBe(0);
     expect(await redis.zscore(keys.dirty(p), c)).not.toBeNull();
     expect(await redis.zrange(key(c, "dmem"), "0", "-1", "WITHSCORES")).toEqual(["u1", "3"]);
     expect(await redis.zcard(key(c, "dmsg"))).toBe(0);
@@ -1288,13 +1307,59 @@ describe("claim / clear", () => {
     expect(again[3]).toBe("3");
     // Only a cursor moved since the row was written: the channel row is not dirty.
     expect(again[10]).toBe("0");
-    expect(await redis.rs_clear(k.length, ...k, "w2", 60_000, c, "3", "3", "0", "", "1", "", "2")).toBe(0);
+    expect(await redis.rs_clear(...clearKeys(p, [c]), "w2", c, "3", "3", "0", "", "1", "", "2")).toBe(0);
     // The copy the claim read was generation 1; a clear for another generation changes nothing.
     expect(await redis.zscore(keys.dirty(p), c)).not.toBeNull();
-    expect(await redis.rs_clear(k.length, ...k, "w2", 60_000, c, "3", "3", "0", "", "1", "", "1")).toBe(1);
+    expect(await redis.rs_clear(...clearKeys(p, [c]), "w2", c, "3", "3", "0", "", "1", "", "1")).toBe(1);
     expect(await redis.zscore(keys.dirty(p), c)).toBeNull();
+    // Clean, it waits in the cooling index without an expiry; cool.lua gives it one.
+    const cleanAt = Number(await redis.zscore(keys.cooling(p), c));
+    expect(cleanAt).toBeGreaterThan(0);
+    expect(await redis.pttl(key(c, "meta"))).toBe(-1);
+    expect(await cool(p, cleanAt, [c])).toBe(1);
+    expect(await redis.zscore(keys.cooling(p), c)).toBeNull();
     expect(await redis.pttl(key(c, "meta"))).toBeGreaterThan(0);
     expect(await redis.hgetall(key(c, "mdat"))).toEqual({ m1: "u1|0|" });
+  });
+
+  it("expires only channels still clean since the cut, and a change removes an expiry it finds", async () => {
+    const [busy, idle, late] = ["cool-busy", "cool-idle", "cool-late"];
+    const p = keys.partitionOf(busy);
+    for (const c of [busy, idle, late]) {
+      await load(c);
+      await ops.join(c, "u1");
+    }
+    // Clean, as clear.lua leaves channels: out of the dirty index, in the cooling one.
+    const cleanAll = async (at: number) => {
+      for (const c of [busy, idle, late]) {
+        const partition = keys.partitionOf(c);
+        await redis.zrem(keys.dirty(partition), c);
+        await redis.zadd(keys.cooling(partition), at, c);
+      }
+    };
+    await cleanAll(1000);
+    await redis.zadd(keys.cooling(keys.partitionOf(late)), 5000, late);
+    // Busy is dirty again before the sweep: no expiry and no PERSIST needed (it has none).
+    const commands = await scriptCommands(() => ops.post(busy, "m1", "u1"));
+    expect(commands.filter((c) => c.startsWith("persist"))).toEqual([]);
+    for (const c of [busy, idle, late])
+      expect(await cool(keys.partitionOf(c), 2000, [c])).toBe(c === idle ? 1 : 0);
+    expect(await redis.pttl(key(busy, "meta"))).toBe(-1);
+    expect(await redis.zscore(keys.cooling(p), busy)).toBeNull();
+    // Cleaned after the cut: still waiting, without an expiry.
+    expect(await redis.pttl(key(late, "meta"))).toBe(-1);
+    expect(await redis.zscore(keys.cooling(keys.partitionOf(late)), late)).toBe("5000");
+    // Idle got one on every key it has, the tail a second after meta (_lib.lua expire_cached).
+    const metaTtl = await redis.pttl(key(idle, "meta"));
+    expect(metaTtl).toBeGreaterThan(50_000);
+    expect(await redis.pttl(key(idle, "cur"))).toBeGreaterThan(metaTtl);
+
+    // A change to a channel with an expiry removes it from every key, at once.
+    await ops.markRead(idle, "u1");
+    expect(await ops.post(idle, "m1", "u2")).toEqual([1, 1, ""]);
+    for (const name of ["meta", "cur", "lra", "msg", "seqs", "mdat"] as const) {
+      expect([name, await redis.pttl(key(idle, name))]).toEqual([name, -1]);
+    }
   });
 
   it("claims within a row budget and reports the claim incomplete", async () => {
@@ -1366,9 +1431,7 @@ describe("claim / clear", () => {
 
     // A follower's change after the claim stays dirty; the rest is cleared, message data kept.
     await ops.threadRead(c, "root", "a"); // 14
-    expect(await redis.rs_clear(k.length, ...k, "w1", 60_000, c, "13", "13", "12", "", "1", "7", "1")).toBe(
-      0,
-    );
+    expect(await redis.rs_clear(...clearKeys(p, [c]), "w1", c, "13", "13", "12", "", "1", "7", "1")).toBe(0);
     expect(await redis.zrange(key(c, "dmem"), "0", "-1", "WITHSCORES")).toEqual(["#root|a", "14"]);
     expect(await redis.zcard(key(c, "dmsg"))).toBe(0);
     expect(await redis.hgetall(key(c, "mdat"))).toEqual({ root: "a|0|", m2: "a|1|", r1: "b|0|y" });
@@ -1378,9 +1441,10 @@ describe("claim / clear", () => {
     expect(second?.members).toEqual([]);
     expect(second?.followers).toEqual([["root", "a", "f", 1, expect.stringMatching(/^\d+$/), "r1", "14"]]);
     expect(second?.header[10]).toBe("0");
-    expect(await redis.rs_clear(k.length, ...k, "w1", 60_000, c, "14", "14", "0", "", "1", "", "1")).toBe(1);
+    expect(await redis.rs_clear(...clearKeys(p, [c]), "w1", c, "14", "14", "0", "", "1", "", "1")).toBe(1);
     expect(await redis.zscore(keys.dirty(p), c)).toBeNull();
-    // Clean: every cached key expires, threads included; nothing is left to flush.
+    // Clean: once cooled, every cached key expires, threads included; nothing is left to flush.
+    expect(await cool(p, Number.MAX_SAFE_INTEGER, [c])).toBe(1);
     for (const name of ["meta", "cur", "lra", "msg", "mdat", "th", "ix"] as const) {
       expect([name, (await redis.pttl(key(c, name))) > 0]).toEqual([name, true]);
     }

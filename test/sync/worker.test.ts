@@ -188,6 +188,35 @@ describe("two workers at once", () => {
   });
 });
 
+describe("clean channels' expiry", () => {
+  it("comes once a channel stayed clean a whole interval; a channel changed every round never carries one", async () => {
+    const worker = new FlushWorker(dirty, postgres, { intervalMs: 250, batchRows: 1000 });
+    const meta = (channelId: string) => `${keys.channelBase(channelId)}meta`;
+    await rs.join("cool-busy", "u1");
+    await rs.join("cool-idle", "u1");
+    worker.start();
+    try {
+      const busyTtls = new Set<number>();
+      let idleTtl = -1;
+      for (let i = 0; i < 50; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        // Sampled just before the next change: a flush in between would have left its expiry.
+        busyTtls.add(Math.sign(await redis.pttl(meta("cool-busy"))));
+        idleTtl = await redis.pttl(meta("cool-idle"));
+        await rs.post("cool-busy", { messageId: `m${i}`, senderId: "u2" });
+      }
+      // Posted into every 20 ms with rounds every 250 ms: flushed every round, never expiring.
+      expect(busyTtls).toEqual(new Set([-1]));
+      const [row] = await queryPg(space, "SELECT seq FROM channels WHERE channel_id = 'cool-busy'");
+      expect(Number(row?.seq)).toBeGreaterThan(10);
+      expect(idleTtl).toBeGreaterThan(0);
+    } finally {
+      await worker.stop();
+    }
+    expect(await redis.zscore(keys.dirty(keys.partitionOf("cool-idle")), "cool-idle")).toBeNull();
+  });
+});
+
 describe("flush counts", () => {
   it("reports every row written when batches run concurrently", async () => {
     for (let c = 0; c < 80; c++) for (const u of ["a", "b", "c"]) await rs.join(`count-${c}`, u);
