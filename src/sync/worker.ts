@@ -95,10 +95,10 @@ export class FlushWorker {
       rows += pass.rows;
       channels += pass.channels;
       if (!pass.more && pass.channels === 0) {
-        // Everything dirty at `now` is in PostgreSQL now. What it left clean expires as it did when
-        // written (a flush before a stop or a test's flush leaves nothing without an expiry).
+        // Everything dirty at `now` is in PostgreSQL now. What it left clean gets its cache expiry at
+        // once, so a stop or `readstate flush` leaves no copy without one; should that fail, the
+        // channels stay in the cooling index for a later round.
         await this.dirty.recordFlushedFrontier(now).catch(() => {});
-        // Should that fail, they stay in the cooling index for the next round's sweep.
         await this.dirty
           .now()
           .then((at) => this.dirty.cool(at))
@@ -137,7 +137,11 @@ export class FlushWorker {
         else {
           // The round is over: channels it and the previous rounds left clean, and still clean after
           // a whole interval, get their cache's expiry (a busy channel is dirty again by then).
-          await this.dirty.cool((await this.dirty.now()) - this.options.intervalMs);
+          // Not a flush failure if it fails: reported, and the channels wait for the next round.
+          await this.dirty
+            .now()
+            .then((at) => this.dirty.cool(at - this.options.intervalMs))
+            .catch((err: Error) => this.options.onError?.(err));
           delay = Math.max(0, this.options.intervalMs - (performance.now() - roundStart));
           roundStart = undefined;
         }
