@@ -128,10 +128,15 @@ export class DirtyIndex {
   }
 
   /**
-   * Gives the cache of every channel clean since `cut` (Redis time) or earlier its expiry, in every
-   * partition (cool.lua); returns how many got one. Channels cleaned later wait for a later call.
+   * Gives the cache of every channel clean for `cleanForMs` or longer (by Redis's clock, which stamps
+   * the cooling index) its expiry, in every partition (cool.lua); returns how many got one. Channels
+   * cleaned later wait for a later call.
    */
-  async cool(cut: number): Promise<number> {
+  async cool(cleanForMs: number): Promise<number> {
+    return this.coolUntil((await this.now()) - cleanForMs);
+  }
+
+  private async coolUntil(cut: number): Promise<number> {
     const partitions = Array.from({ length: PARTITIONS }, (_, partition) => partition);
     const found = await Promise.all(
       partitions.map((p) =>
@@ -154,7 +159,7 @@ export class DirtyIndex {
     );
     const more = found.some((channelIds) => channelIds.length === COOL_PER_CALL);
     const count = expired.reduce((sum, n) => sum + n, 0);
-    return more ? count + (await this.cool(cut)) : count;
+    return more ? count + (await this.coolUntil(cut)) : count;
   }
 
   /** Redis's clock, which stamps every dirty entry. */

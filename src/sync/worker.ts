@@ -99,10 +99,7 @@ export class FlushWorker {
         // once, so a stop or `readstate flush` leaves no copy without one; should that fail, the
         // channels stay in the cooling index for a later round.
         await this.dirty.recordFlushedFrontier(now).catch(() => {});
-        await this.dirty
-          .now()
-          .then((at) => this.dirty.cool(at))
-          .catch(() => {});
+        await this.dirty.cool(0).catch(() => {});
         return { rows, channels };
       }
     }
@@ -138,10 +135,7 @@ export class FlushWorker {
           // The round is over: channels it and the previous rounds left clean, and still clean after
           // a whole interval, get their cache's expiry (a busy channel is dirty again by then).
           // Not a flush failure if it fails: reported, and the channels wait for the next round.
-          await this.dirty
-            .now()
-            .then((at) => this.dirty.cool(at - this.options.intervalMs))
-            .catch((err: Error) => this.options.onError?.(err));
+          await this.dirty.cool(this.options.intervalMs).catch((err: Error) => this.options.onError?.(err));
           delay = Math.max(0, this.options.intervalMs - (performance.now() - roundStart));
           roundStart = undefined;
         }
